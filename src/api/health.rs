@@ -1,0 +1,11 @@
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// 200 when the database answers; a failing store surfaces as a problem+json 500.
+pub async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    state.store.ping().await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok" })))
+}

@@ -1,0 +1,55 @@
+//! The item permalink (`url` in the API, `link` in feeds): a minimal, dependency-free HTML page
+//! so the links Herald hands out open in a browser. Real sites put their own frontend here.
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{ItemKey, Visibility};
+
+pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let item = state
+        .store
+        .get(&ItemKey::parse(&key), Visibility::Public { now })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such news item".to_owned()))?;
+    let title = escape(&item.title);
+    let date = item.published_at.format("%-d %B %Y");
+    let iso = item.published_at.to_rfc3339();
+    let api = state.url(&format!("api/v1/news/{}", item.id));
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>\
+         <link rel=\"alternate\" type=\"application/json\" href=\"{api}\">\
+         <style>body{{font:1.1rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}}</style>\
+         </head><body><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p>{html}</article></body></html>\n",
+        html = item.content_html,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        // The body is sanitised already; the policy is a second fence against scripts.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; img-src * data:; style-src 'unsafe-inline'",
+        ))
+        .body(body))
+}
+
+/// Escapes text for HTML element content and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! Command line and environment: every setting is a flag with an environment variable behind it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: a headless news service (REST JSON, RSS 2.0, Atom 1.0, JSON Feed 1.1)",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve`, which also runs when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and feeds (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Import a Jekyll news page, or every `*.md` page in a folder. Re-importing updates in place.
+    Import {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// File or folder to import.
+        path: PathBuf,
+        /// Base URL for relative links in imported bodies.
+        #[arg(long, env = "HERALD_PUBLIC_URL")]
+        public_url: Option<Url>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database to use; a SQLite file is created if missing.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://herald.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "HERALD_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Absolute base URL for every link Herald emits [default: http://<bind>/].
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+    /// Folder of Jekyll pages imported when the store is empty.
+    #[arg(long, env = "HERALD_SEED_DIR", default_value = "seed")]
+    pub seed_dir: PathBuf,
+}
+
+/// What the running service needs, however it was configured.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// `None`: derived from the bound address once the listener exists (port 0 in tests).
+    pub public_url: Option<Url>,
+    pub seed_dir: Option<PathBuf>,
+}
+
+impl From<ServeArgs> for Settings {
+    fn from(args: ServeArgs) -> Self {
+        Settings {
+            database_url: args.db.database_url,
+            bind: args.bind,
+            public_url: args.public_url,
+            seed_dir: Some(args.seed_dir),
+        }
+    }
+}
+
+/// A base URL whose path ends in `/`, so `join("news/x")` stays below it.
+pub fn normalise_base(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
+/// `http://<addr>/`, the public URL when none is configured.
+pub fn default_public_url(addr: SocketAddr) -> Url {
+    Url::parse(&format!("http://{addr}/")).expect("a socket address makes a valid URL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_end_in_a_slash() {
+        let u = normalise_base(Url::parse("https://example.org/herald?x=1").unwrap());
+        assert_eq!(u.as_str(), "https://example.org/herald/");
+        assert_eq!(
+            u.join("news/a").unwrap().as_str(),
+            "https://example.org/herald/news/a"
+        );
+    }
+
+    #[test]
+    fn cli_reads_flags() {
+        let cli = Cli::try_parse_from(["herald", "serve", "--bind", "0.0.0.0:9000"]).unwrap();
+        match cli.command {
+            Some(Command::Serve(args)) => assert_eq!(args.bind.port(), 9000),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! One error type for the whole HTTP surface, rendered as RFC 9457 problem details in one place.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input, named by the field (body) or parameter (query) that carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query parameter or path segment that cannot be understood.
+    #[error("invalid parameter `{}`: {}", .0.field, .0.message)]
+    InvalidParameter(FieldError),
+    /// The body is not JSON the endpoint can read.
+    #[error("malformed request body: {0}")]
+    MalformedBody(String),
+    /// Well-formed JSON whose fields break the rules; every broken field is listed.
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("`{}` {}", .0.field, .0.message)]
+    Conflict(FieldError),
+    #[error("missing, unknown or revoked bearer token")]
+    Unauthorized,
+    #[error("the item changed since it was read (If-Match did not match)")]
+    PreconditionFailed,
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("unsupported content type; send application/json")]
+    UnsupportedMediaType,
+    /// Our fault. The cause is logged, never sent.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::InvalidParameter(FieldError::new(field, message))
+    }
+
+    fn errors(&self) -> Option<&[FieldError]> {
+        match self {
+            ApiError::InvalidParameter(e) | ApiError::Conflict(e) => Some(std::slice::from_ref(e)),
+            ApiError::Validation(list) => Some(list),
+            _ => None,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation(list) => {
+                let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid fields: {}", fields.join(", "))
+            }
+            ApiError::Conflict(e) => format!("`{}` {}", e.field, e.message),
+            ApiError::Internal(_) => "the server could not complete the request".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidParameter(_) | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        let problem = Problem {
+            // RFC 9457 §4.2.1: "about:blank" means the status code says it all; the
+            // `errors` extension names the offending fields.
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: self.errors(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if matches!(self, ApiError::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"herald\""));
+        }
+        response.body(serde_json::to_vec(&problem).unwrap_or_default())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Conflict { field } => {
+                ApiError::Conflict(FieldError::new(field, "is already taken by another item"))
+            }
+            StoreError::NotFound => ApiError::NotFound("no such news item".to_owned()),
+            StoreError::Database(e) => ApiError::Internal(e.into()),
+            StoreError::Other(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

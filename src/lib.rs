@@ -1,0 +1,12 @@
+//! Herald: one store of news items served as REST JSON to frontends and as feeds to readers.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod import;
+pub mod markdown;
+pub mod model;
+pub mod startup;
+pub mod state;
+pub mod store;

@@ -1,0 +1,57 @@
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use herald::clock::{Clock, SystemClock};
+use herald::config::{Cli, Command, Settings, default_public_url, normalise_base};
+use herald::startup::{self, Application};
+use herald::{import, store};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => {
+            let app = Application::build(Settings::from(args)).await?;
+            tracing::info!(port = app.port(), public_url = %app.public_url(), "serving");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate(db) => {
+            store::connect(&db.database_url).await?.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::Import {
+            db,
+            path,
+            public_url,
+        } => {
+            let store = store::connect(&db.database_url).await?;
+            store.migrate().await?;
+            // Render against the URL the server last used, so a later `serve` need not redo it.
+            let base = match public_url {
+                Some(url) => normalise_base(url),
+                None => match startup::render_base(&store).await? {
+                    Some(url) => url,
+                    None => default_public_url("127.0.0.1:8080".parse()?),
+                },
+            };
+            startup::ensure_render_base(&store, &base).await?;
+            let report = import::import_path(&store, &path, &base, SystemClock.now())
+                .await
+                .with_context(|| format!("importing {}", path.display()))?;
+            println!(
+                "imported {}: {} created, {} updated, {} unchanged",
+                path.display(),
+                report.created,
+                report.updated,
+                report.unchanged
+            );
+        }
+    }
+    Ok(())
+}

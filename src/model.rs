@@ -1,0 +1,106 @@
+//! The news item as the rest of Herald sees it, independent of storage and wire formats.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Published,
+    Draft,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::Draft => "draft",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "published" => Some(Status::Published),
+            "draft" => Some(Status::Draft),
+            _ => None,
+        }
+    }
+}
+
+/// A stored news item. Timestamps are whole seconds, UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewsItem {
+    pub id: i64,
+    /// Feed identity (`urn:uuid:…`), fixed when the item is created.
+    pub guid: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub content_markdown: String,
+    pub content_html: String,
+    pub status: Status,
+    pub published_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub links: Vec<Link>,
+    pub tags: Vec<String>,
+}
+
+impl NewsItem {
+    /// Visible to anonymous readers and feeds at `now`.
+    pub fn is_public(&self, now: DateTime<Utc>) -> bool {
+        self.status == Status::Published && self.published_at <= now
+    }
+}
+
+/// Everything needed to create or fully replace an item; validated before it reaches the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDraft {
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub content_markdown: String,
+    pub status: Status,
+    pub published_at: DateTime<Utc>,
+    pub links: Vec<Link>,
+    pub tags: Vec<String>,
+}
+
+/// Truncates to whole seconds, the precision every store keeps.
+pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// A URL-safe slug (ASCII, lower-case, hyphenated; accents transliterated), at most 80 bytes.
+pub fn slugify(text: &str) -> String {
+    let mut slug = slug::slugify(text);
+    if slug.len() > 80 {
+        slug.truncate(80);
+        slug.truncate(slug.trim_end_matches('-').len());
+    }
+    if slug.is_empty() {
+        slug.push_str("item");
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugify_folds_punctuation_and_case() {
+        assert_eq!(
+            slugify("Signing our Head of Engineering "),
+            "signing-our-head-of-engineering"
+        );
+        assert_eq!(slugify("  Ünïcode -- & 2018!"), "unicode-2018");
+        assert_eq!(slugify("???"), "item");
+    }
+}

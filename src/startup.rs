@@ -1,0 +1,147 @@
+//! Builds the application: store ready (migrated, seeded), routes and middleware wired, listener
+//! bound. Tests start exactly this on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpServer, middleware, web};
+use url::Url;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Settings, default_public_url, normalise_base};
+use crate::state::AppState;
+use crate::store::{self, DynStore};
+use crate::{api, import, markdown};
+
+/// The meta key remembering which public URL stored HTML was rendered against.
+const RENDER_BASE_KEY: &str = "render_base";
+
+pub struct Application {
+    port: u16,
+    public_url: Url,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)?;
+        let addr = listener.local_addr()?;
+        let public_url = normalise_base(
+            settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| default_public_url(addr)),
+        );
+        let store = store::connect(&settings.database_url).await?;
+        prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
+        let state = web::Data::new(AppState::new(store, public_url.clone(), clock));
+        let app_state = state.clone();
+        let server = HttpServer::new(move || build_app(app_state.clone()))
+            .listen(listener)?
+            .run();
+        Ok(Self {
+            port: addr.port(),
+            public_url,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
+    /// Stops the server from outside (tests restart on the same database with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful stop).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Migrates, re-renders stored HTML if the public URL changed, and imports the seed into an
+/// empty store.
+pub async fn prepare_store(
+    store: &DynStore,
+    settings: &Settings,
+    public_url: &Url,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    store.migrate().await?;
+    ensure_render_base(store, public_url).await?;
+    if let Some(seed) = &settings.seed_dir
+        && store.count_items().await? == 0
+    {
+        if seed.exists() {
+            let report = import::import_path(store, seed, public_url, clock.now()).await?;
+            tracing::info!(created = report.created, seed = %seed.display(), "seeded an empty store");
+        } else {
+            tracing::warn!(seed = %seed.display(), "store is empty and the seed folder does not exist");
+        }
+    }
+    Ok(())
+}
+
+/// Stored HTML has relative links resolved against the public URL; when that URL changes,
+/// every body is rendered again so no page points at the old host.
+pub async fn ensure_render_base(store: &DynStore, public_url: &Url) -> anyhow::Result<()> {
+    let base = public_url.as_str();
+    if store.meta(RENDER_BASE_KEY).await?.as_deref() != Some(base) {
+        let count = store
+            .rerender_all(&|md: &str| markdown::to_html(md, public_url))
+            .await?;
+        if count > 0 {
+            tracing::info!(count, base, "public URL changed: re-rendered stored HTML");
+        }
+        store.set_meta(RENDER_BASE_KEY, base).await?;
+    }
+    Ok(())
+}
+
+/// The public URL stored HTML was last rendered against, if any.
+pub async fn render_base(store: &DynStore) -> anyhow::Result<Option<Url>> {
+    Ok(store
+        .meta(RENDER_BASE_KEY)
+        .await?
+        .and_then(|s| Url::parse(&s).ok()))
+}
+
+/// The whole HTTP surface for one worker. Shared by the server and in-process tests.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .configure(api::configure)
+        .wrap(middleware::Compress::default())
+        .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+}

@@ -1,0 +1,5 @@
+//! HTTP-level tests. Each test gets its own temporary SQLite file.
+
+mod helpers;
+mod read;
+mod seed;
