@@ -4,6 +4,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod etag;
 pub mod import;
 pub mod markdown;
 pub mod model;

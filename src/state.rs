@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use url::Url;
 
@@ -12,6 +13,8 @@ pub struct AppState {
     /// Absolute base for every emitted link; always ends in `/`.
     pub public_url: Url,
     pub clock: Arc<dyn Clock>,
+    /// Bumped after every committed write, so caches of rendered responses know to refresh.
+    revision: AtomicU64,
 }
 
 impl AppState {
@@ -20,7 +23,18 @@ impl AppState {
             store,
             public_url,
             clock,
+            revision: AtomicU64::new(0),
         }
+    }
+
+    /// Call after every committed change to items (create, edit, delete, import).
+    pub fn content_changed(&self) {
+        self.revision.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever stored content does.
+    pub fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
     }
 
     /// An absolute URL for a path below the public base (`path` without a leading `/`).
