@@ -81,18 +81,7 @@ pub async fn replace(
     key: web::Path<String>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    let stored = edit(&state, &req, &key, async |current| {
-        let now = state.clock.now();
-        let item = input::parse_item(&body, Some(&current), now, &state.public_url)?;
-        Ok(state
-            .store
-            .replace(current.id, &item, Some(&current), now)
-            .await?)
-    })
-    .await?;
-    state.content_changed();
-    tracing::info!(editor = %editor.name, id = stored.id, "news item replaced");
-    Ok(item_response(HttpResponse::Ok(), &stored, &state))
+    update(&state, &req, &editor, &key, &body, Update::Replace).await
 }
 
 /// `PATCH /api/v1/news/{key}`: an RFC 7396 merge patch over the item's writable fields.
@@ -108,11 +97,37 @@ pub async fn patch(
             "a merge patch for an item must be a JSON object".to_owned(),
         ));
     }
-    let stored = edit(&state, &req, &key, async |current| {
+    update(&state, &req, &editor, &key, &body, Update::MergePatch).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Update {
+    Replace,
+    MergePatch,
+}
+
+/// PUT and PATCH: the new item is the body itself, or the body merged into the current item.
+async fn update(
+    state: &AppState,
+    req: &HttpRequest,
+    editor: &Editor,
+    key: &str,
+    body: &Value,
+    how: Update,
+) -> ApiResult<HttpResponse> {
+    let stored = edit(state, req, key, async |current| {
         let now = state.clock.now();
-        let mut doc = input::document(&current);
-        input::merge_patch(&mut doc, &body);
-        let item = input::parse_item(&doc, Some(&current), now, &state.public_url)?;
+        let merged;
+        let doc = match how {
+            Update::Replace => body,
+            Update::MergePatch => {
+                let mut doc = input::document(&current);
+                input::merge_patch(&mut doc, body);
+                merged = doc;
+                &merged
+            }
+        };
+        let item = input::parse_item(doc, Some(&current), now, &state.public_url)?;
         Ok(state
             .store
             .replace(current.id, &item, Some(&current), now)
@@ -120,8 +135,12 @@ pub async fn patch(
     })
     .await?;
     state.content_changed();
-    tracing::info!(editor = %editor.name, id = stored.id, "news item patched");
-    Ok(item_response(HttpResponse::Ok(), &stored, &state))
+    let action = match how {
+        Update::Replace => "news item replaced",
+        Update::MergePatch => "news item patched",
+    };
+    tracing::info!(editor = %editor.name, id = stored.id, "{action}");
+    Ok(item_response(HttpResponse::Ok(), &stored, state))
 }
 
 /// `DELETE /api/v1/news/{key}` → 204; the item is gone from the API and every feed.
