@@ -147,8 +147,10 @@ fn is_web_url(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.host().is_some()
 }
 
-fn chars_between(text: &str, max: usize) -> bool {
-    !text.is_empty() && text.chars().count() <= max
+/// A one-line label (title, link title, tag): 1 to `max` characters, no control characters,
+/// so it reads the same in JSON, HTML and every feed format.
+fn is_label(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
 }
 
 /// Reads fields of one object, noting every problem instead of stopping at the first.
@@ -181,10 +183,10 @@ impl<'a> Fields<'a, '_> {
             return self.fail("title", "is required");
         }
         let title = self.text("title")?;
-        if !chars_between(title, MAX_TITLE_CHARS) {
+        if !is_label(title, MAX_TITLE_CHARS) {
             return self.fail(
                 "title",
-                format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+                format!("must be 1 to {MAX_TITLE_CHARS} characters on one line"),
             );
         }
         Some(title.to_owned())
@@ -267,12 +269,12 @@ impl<'a> Fields<'a, '_> {
                 }
             }
             let title = match obj.get("title") {
-                Some(Value::String(t)) if chars_between(t.trim(), MAX_TITLE_CHARS) => {
+                Some(Value::String(t)) if is_label(t.trim(), MAX_TITLE_CHARS) => {
                     Some(t.trim().to_owned())
                 }
                 _ => self.fail(
                     format!("{field}.title"),
-                    format!("must be a string of 1 to {MAX_TITLE_CHARS} characters"),
+                    format!("must be a string of 1 to {MAX_TITLE_CHARS} characters on one line"),
                 ),
             };
             let url = match obj.get("url") {
@@ -307,10 +309,10 @@ impl<'a> Fields<'a, '_> {
                     continue;
                 }
             };
-            if !chars_between(&tag, MAX_TAG_CHARS) {
+            if !is_label(&tag, MAX_TAG_CHARS) {
                 self.fail::<()>(
                     format!("tags[{i}]"),
-                    format!("must be 1 to {MAX_TAG_CHARS} characters"),
+                    format!("must be 1 to {MAX_TAG_CHARS} characters on one line"),
                 );
             } else if !tags.contains(&tag) {
                 tags.push(tag);
@@ -458,6 +460,8 @@ mod tests {
         }
         let long = "x".repeat(MAX_TITLE_CHARS + 1);
         let err = parse_item(&json!({ "title": long }), None, now(), &base()).unwrap_err();
+        assert_eq!(fields(err), ["title"]);
+        let err = parse_item(&json!({ "title": "two\nlines" }), None, now(), &base()).unwrap_err();
         assert_eq!(fields(err), ["title"]);
         let ok = "é".repeat(MAX_TITLE_CHARS);
         assert!(parse_item(&json!({ "title": ok }), None, now(), &base()).is_ok());

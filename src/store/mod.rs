@@ -170,6 +170,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
     /// Creates or updates items by source key, all in one transaction.
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
+    /// When the next scheduled item becomes public: the earliest `published_at` after `now` of a
+    /// published item. A cache of public answers built at `now` is stale from then on, although
+    /// no write happened (the content revision does not change when the clock passes it).
+    async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
     /// Inserts a new item (links and tags included) in one transaction and returns it as stored.
     async fn create(&self, item: &WriteItem, now: DateTime<Utc>) -> StoreResult<NewsItem>;
     /// Replaces every written field of item `id` in one transaction. With `expected`, fails with

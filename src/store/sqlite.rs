@@ -404,6 +404,17 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
+    async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT min(published_at) FROM news_items \
+             WHERE status = 'published' AND published_at > ?1",
+        )
+        .bind(now.timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(timestamp))
+    }
+
     async fn create(&self, item: &WriteItem, now: DateTime<Utc>) -> StoreResult<NewsItem> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let item = slug_for(&mut tx, item, None).await?;

@@ -576,6 +576,9 @@ async fn scheduled_items_appear_when_the_clock_reaches_them() {
     assert_problem(app.get(&path).await, 404).await;
     assert!(!listed(&app, "", None).await.contains(&id));
     assert_eq!(listed(&app, "status=scheduled", Some(&token)).await, [id]);
+    // Caches of public answers learn when they go stale without a write.
+    let store = &app.state.store;
+    assert_eq!(store.next_due(app.clock.now()).await.unwrap(), Some(due));
     assert!(listed(&app, "status=draft", Some(&token)).await.is_empty());
 
     // One second early it is still hidden; at its time it is live, with no restart.
