@@ -3,7 +3,7 @@
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::header::{self, EntityTag, Header, IfMatch};
-use actix_web::{HttpRequest, HttpResponse, mime, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use crate::api::input;
@@ -22,16 +22,13 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// between its read and its commit.
 const ATTEMPTS: usize = 5;
 
-/// Body parsing for write routes: JSON (`application/json`, `application/merge-patch+json` and
-/// any other `application/*+json`), at most [`MAX_BODY_BYTES`], errors as problem+json.
+/// Body parsing for write routes: JSON by content type (actix accepts `application/json` and
+/// every `+json` type, `application/merge-patch+json` included), at most [`MAX_BODY_BYTES`],
+/// errors as problem+json.
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(MAX_BODY_BYTES)
         .content_type_required(true)
-        .content_type(|mime| {
-            mime.type_() == mime::APPLICATION
-                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-        })
         .error_handler(|err, _req| body_error(err).into())
 }
 
