@@ -37,6 +37,29 @@ pub enum Command {
         #[arg(long, env = "HERALD_PUBLIC_URL")]
         public_url: Option<Url>,
     },
+    /// Manage the API tokens editors write with.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its SHA-256 hash is stored.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// A name to list and revoke the token by (e.g. who or what uses it).
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens: names, creation and revocation times (never the tokens or their hashes).
+    List(DatabaseArgs),
+    /// Revoke a token by name; requests with it get 401 from then on.
+    Revoke {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -119,5 +142,20 @@ mod tests {
             Some(Command::Serve(args)) => assert_eq!(args.bind.port(), 9000),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn cli_reads_token_commands() {
+        let cli = Cli::try_parse_from(["herald", "token", "create", "--name", "ci"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token(TokenCommand::Create { name, .. })) if name == "ci"
+        ));
+        let cli = Cli::try_parse_from(["herald", "token", "revoke", "ci"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token(TokenCommand::Revoke { name, .. })) if name == "ci"
+        ));
+        assert!(Cli::try_parse_from(["herald", "token", "create"]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Herald: one store of news items served as REST JSON to frontends and as feeds to readers.
 
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -4,10 +4,13 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use herald::api::news::rfc3339;
 use herald::clock::{Clock, SystemClock};
-use herald::config::{Cli, Command, Settings, default_public_url, normalise_base};
+use herald::config::{
+    Cli, Command, DatabaseArgs, Settings, TokenCommand, default_public_url, normalise_base,
+};
 use herald::startup::{self, Application};
-use herald::{import, store};
+use herald::{auth, import, store};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -56,6 +59,47 @@ async fn main() -> anyhow::Result<()> {
                 report.updated,
                 report.unchanged
             );
+        }
+        Command::Token(command) => token(command).await?,
+    }
+    Ok(())
+}
+
+async fn open(db: &DatabaseArgs) -> anyhow::Result<store::DynStore> {
+    let store = store::connect(&db.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { db, name } => {
+            let store = open(&db).await?;
+            let token = auth::issue(&store, &name, SystemClock.now()).await?;
+            // The token alone on stdout, so scripts can capture it; the advice goes to stderr.
+            println!("{token}");
+            eprintln!(
+                "token `{}` created; it is shown only this once",
+                name.trim()
+            );
+        }
+        TokenCommand::List(db) => {
+            let store = open(&db).await?;
+            println!("{:<32} {:<22} REVOKED", "NAME", "CREATED");
+            for t in store.tokens().await? {
+                let revoked = t.revoked_at.map(rfc3339).unwrap_or_else(|| "-".into());
+                println!("{:<32} {:<22} {revoked}", t.name, rfc3339(t.created_at));
+            }
+        }
+        TokenCommand::Revoke { db, name } => {
+            let store = open(&db).await?;
+            match store.revoke_token(&name, SystemClock.now()).await {
+                Ok(()) => println!("token `{name}` revoked"),
+                Err(store::StoreError::NotFound) => {
+                    anyhow::bail!("no active token named `{name}`")
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(())

@@ -84,8 +84,13 @@ pub fn slugify(text: &str) -> String {
         slug.truncate(80);
         slug.truncate(slug.trim_end_matches('-').len());
     }
-    if slug.is_empty() {
-        slug.push_str("item");
+    // An all-digit slug would read as an id in `/api/v1/news/{id-or-slug}`.
+    if !slug.bytes().any(|b| b.is_ascii_lowercase()) {
+        slug = if slug.is_empty() {
+            "item".to_owned()
+        } else {
+            format!("item-{slug}")
+        };
     }
     slug
 }
@@ -102,5 +107,6 @@ mod tests {
         );
         assert_eq!(slugify("  Ünïcode -- & 2018!"), "unicode-2018");
         assert_eq!(slugify("???"), "item");
+        assert_eq!(slugify("2018"), "item-2018");
     }
 }

@@ -1,9 +1,13 @@
 //! HTTP handlers, one module per resource.
 
+pub mod auth;
 pub mod health;
+pub mod input;
 pub mod news;
 pub mod pages;
+pub mod write;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
@@ -18,14 +22,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1").service(
             web::scope("/news")
+                .app_data(write::json_config())
+                .app_data(write::payload_config())
                 .service(
                     web::resource("")
                         .route(web::get().to(news::list))
+                        .route(
+                            web::post()
+                                .to(write::create)
+                                .wrap(from_fn(auth::require_editor)),
+                        )
                         .default_service(web::to(method_not_allowed)),
                 )
                 .service(
                     web::resource("/{key}")
                         .route(web::get().to(news::get))
+                        .route(
+                            web::put()
+                                .to(write::replace)
+                                .wrap(from_fn(auth::require_editor)),
+                        )
+                        .route(
+                            web::patch()
+                                .to(write::patch)
+                                .wrap(from_fn(auth::require_editor)),
+                        )
+                        .route(
+                            web::delete()
+                                .to(write::delete)
+                                .wrap(from_fn(auth::require_editor)),
+                        )
                         .default_service(web::to(method_not_allowed)),
                 ),
         ),

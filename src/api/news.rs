@@ -1,11 +1,13 @@
 //! `/api/v1/news`: the JSON face of the store.
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::api::auth;
 use crate::error::{ApiError, ApiResult};
+use crate::etag;
 use crate::model::{Link, NewsItem};
 use crate::state::AppState;
 use crate::store::{Cursor, ItemKey, ListQuery, Visibility};
@@ -13,7 +15,7 @@ use crate::store::{Cursor, ItemKey, ListQuery, Visibility};
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -55,6 +57,38 @@ impl<'a> ItemView<'a> {
     }
 }
 
+/// The exact bytes of an item's JSON representation.
+fn item_json(item: &NewsItem, state: &AppState) -> Vec<u8> {
+    serde_json::to_vec(&ItemView::new(item, state)).unwrap_or_default()
+}
+
+/// The item's ETag: of the bytes `GET /api/v1/news/{id}` returns, so reads and `If-Match` on
+/// writes agree.
+pub fn item_etag(item: &NewsItem, state: &AppState) -> String {
+    etag::strong(&item_json(item, state))
+}
+
+/// An item response (GET or write) with its ETag.
+pub fn item_response(
+    mut response: HttpResponseBuilder,
+    item: &NewsItem,
+    state: &AppState,
+) -> HttpResponse {
+    let body = item_json(item, state);
+    response
+        .insert_header((header::ETAG, etag::strong(&body)))
+        .content_type(header::ContentType::json())
+        .body(body)
+}
+
+/// Answers computed for an editor may show drafts: no cache may keep or share them.
+fn private(response: &mut HttpResponseBuilder) {
+    response.insert_header(CacheControl(vec![
+        CacheDirective::Private,
+        CacheDirective::NoStore,
+    ]));
+}
+
 #[derive(Serialize)]
 struct ListBody<'a> {
     items: Vec<ItemView<'a>>,
@@ -68,6 +102,16 @@ pub struct ListParams {
     pub limit: u32,
     pub cursor: Option<Cursor>,
     pub tags: Vec<String>,
+    /// Editors only: which items to list instead of the public ones.
+    pub status: Option<ListStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStatus {
+    Published,
+    Draft,
+    /// Published with a `published_at` still in the future.
+    Scheduled,
 }
 
 impl ListParams {
@@ -76,6 +120,7 @@ impl ListParams {
             limit: DEFAULT_LIMIT,
             cursor: None,
             tags: Vec::new(),
+            status: None,
         };
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
@@ -105,6 +150,19 @@ impl ListParams {
                         params.tags.push(tag);
                     }
                 }
+                "status" => {
+                    params.status = Some(match value.as_ref() {
+                        "published" => ListStatus::Published,
+                        "draft" => ListStatus::Draft,
+                        "scheduled" => ListStatus::Scheduled,
+                        _ => {
+                            return Err(ApiError::invalid(
+                                "status",
+                                "must be `published`, `draft` or `scheduled`",
+                            ));
+                        }
+                    });
+                }
                 // Unknown parameters are ignored, as most HTTP APIs do, so clients can add
                 // cache-busters or tracking without breaking.
                 _ => {}
@@ -128,16 +186,29 @@ fn next_query(query: &str, next: &Cursor) -> String {
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let params = ListParams::parse(req.query_string())?;
+    let now = state.clock.now();
+    let visibility = match params.status {
+        None => Visibility::Public { now },
+        Some(status) => {
+            auth::authenticate(&state, req.headers()).await?;
+            match status {
+                ListStatus::Published => Visibility::Public { now },
+                ListStatus::Draft => Visibility::Drafts,
+                ListStatus::Scheduled => Visibility::Scheduled { now },
+            }
+        }
+    };
     let query = ListQuery {
-        visibility: Visibility::Public {
-            now: state.clock.now(),
-        },
+        visibility,
         limit: params.limit,
         after: params.cursor,
         tags: params.tags,
     };
     let page = state.store.list(&query).await?;
     let mut response = HttpResponse::Ok();
+    if params.status.is_some() {
+        private(&mut response);
+    }
     if let Some(next) = &page.next {
         let url = state.url(&format!(
             "api/v1/news?{}",
@@ -155,12 +226,28 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
     }))
 }
 
-pub async fn get(state: web::Data<AppState>, key: web::Path<String>) -> ApiResult<HttpResponse> {
-    let now = state.clock.now();
+/// One item. Anonymous readers see it once it is published and due; an editor's token shows
+/// drafts and scheduled items too.
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let editor = auth::optional(&state, req.headers()).await?;
+    let visibility = match editor {
+        Some(_) => Visibility::All,
+        None => Visibility::Public {
+            now: state.clock.now(),
+        },
+    };
     let item = state
         .store
-        .get(&ItemKey::parse(&key), Visibility::Public { now })
+        .get(&ItemKey::parse(&key), visibility)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no news item `{key}`")))?;
-    Ok(HttpResponse::Ok().json(ItemView::new(&item, &state)))
+    let mut response = HttpResponse::Ok();
+    if editor.is_some() {
+        private(&mut response);
+    }
+    Ok(item_response(response, &item, &state))
 }

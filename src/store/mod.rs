@@ -21,6 +21,9 @@ pub enum StoreError {
     Conflict { field: &'static str },
     #[error("not found")]
     NotFound,
+    /// The item changed since the caller read the version it based its write on.
+    #[error("the item changed since it was read")]
+    Stale,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -110,6 +113,9 @@ impl ItemKey {
 pub struct WriteItem {
     pub draft: ItemDraft,
     pub content_html: String,
+    /// The slug was derived from the title rather than chosen, so a taken one gets a numeric
+    /// suffix (`-2`, `-3`, …) instead of failing with a conflict.
+    pub derived_slug: bool,
 }
 
 impl WriteItem {
@@ -119,8 +125,24 @@ impl WriteItem {
         Self {
             draft,
             content_html,
+            derived_slug: false,
         }
     }
+}
+
+/// An API token as listed: never its secret, never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token that may still be used: its name and the hex SHA-256 of its secret.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    pub name: String,
+    pub hash: String,
 }
 
 /// An item from an import source, keyed so that re-importing updates instead of duplicating.
@@ -148,6 +170,32 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
     /// Creates or updates items by source key, all in one transaction.
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
+    /// When the next scheduled item becomes public: the earliest `published_at` after `now` of a
+    /// published item. A cache of public answers built at `now` is stale from then on, although
+    /// no write happened (the content revision does not change when the clock passes it).
+    async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Inserts a new item (links and tags included) in one transaction and returns it as stored.
+    async fn create(&self, item: &WriteItem, now: DateTime<Utc>) -> StoreResult<NewsItem>;
+    /// Replaces every written field of item `id` in one transaction. With `expected`, fails with
+    /// [`StoreError::Stale`] unless the stored item still equals it (compare-and-swap, so a
+    /// precondition checked against `expected` holds at commit).
+    async fn replace(
+        &self,
+        id: i64,
+        item: &WriteItem,
+        expected: Option<&NewsItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NewsItem>;
+    /// Deletes item `id` with its links and tags; `expected` as for [`Store::replace`].
+    async fn delete(&self, id: i64, expected: Option<&NewsItem>) -> StoreResult<()>;
+    /// Stores a new API token by name and hash; a taken name is a conflict on `name`.
+    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Every token ever created, oldest first.
+    async fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// The tokens not revoked.
+    async fn active_tokens(&self) -> StoreResult<Vec<ActiveToken>>;
+    /// Revokes the active token called `name`; [`StoreError::NotFound`] if there is none.
+    async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
     /// Re-renders every stored body with `render` (after the public URL changed).

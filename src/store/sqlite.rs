@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
-    ImportReport, ItemKey, ListQuery, Page, SourcedItem, Store, StoreError, StoreResult,
-    Visibility, WriteItem,
+    ActiveToken, ImportReport, ItemKey, ListQuery, Page, SourcedItem, Store, StoreError,
+    StoreResult, TokenInfo, Visibility, WriteItem,
 };
 use crate::model::{Link, NewsItem, Status};
 
@@ -262,6 +262,35 @@ async fn fetch_one(
     Ok(attach(conn, row.into_iter().collect()).await?.pop())
 }
 
+/// Reads item `id` for a write and checks it is still the version the caller based it on.
+async fn current_for_write(
+    conn: &mut SqliteConnection,
+    id: i64,
+    expected: Option<&NewsItem>,
+) -> StoreResult<NewsItem> {
+    let current = fetch_one(conn, &ItemKey::Id(id), Visibility::All)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    match expected {
+        Some(expected) if *expected != current => Err(StoreError::Stale),
+        _ => Ok(current),
+    }
+}
+
+/// The slug to store: a derived one moves aside (`-2`, …) for another item's; a chosen one
+/// stays as it is, and the unique index reports a clash.
+async fn slug_for(
+    conn: &mut SqliteConnection,
+    item: &WriteItem,
+    own_id: Option<i64>,
+) -> StoreResult<WriteItem> {
+    let mut item = item.clone();
+    if item.derived_slug {
+        item.draft.slug = free_slug(conn, &item.draft.slug, own_id).await?;
+    }
+    Ok(item)
+}
+
 /// A slug not yet used by another item: `slug`, else `slug-2`, `slug-3`, …
 async fn free_slug(
     conn: &mut SqliteConnection,
@@ -373,6 +402,109 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(report)
+    }
+
+    async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT min(published_at) FROM news_items \
+             WHERE status = 'published' AND published_at > ?1",
+        )
+        .bind(now.timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(timestamp))
+    }
+
+    async fn create(&self, item: &WriteItem, now: DateTime<Utc>) -> StoreResult<NewsItem> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let item = slug_for(&mut tx, item, None).await?;
+        let id = insert_item(&mut tx, &item, None, now).await?;
+        let stored = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn replace(
+        &self,
+        id: i64,
+        item: &WriteItem,
+        expected: Option<&NewsItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NewsItem> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        current_for_write(&mut tx, id, expected).await?;
+        let item = slug_for(&mut tx, item, Some(id)).await?;
+        update_item(&mut tx, id, &item, now).await?;
+        let stored = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn delete(&self, id: i64, expected: Option<&NewsItem>) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        current_for_write(&mut tx, id, expected).await?;
+        // Links and tags go with the item (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM news_items WHERE id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?1, ?2, ?3)")
+            .bind(name)
+            .bind(hash)
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+        let rows: Vec<(String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT name, created_at, revoked_at FROM api_tokens ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, created_at, revoked_at)| TokenInfo {
+                name,
+                created_at: timestamp(created_at),
+                revoked_at: revoked_at.map(timestamp),
+            })
+            .collect())
+    }
+
+    async fn active_tokens(&self) -> StoreResult<Vec<ActiveToken>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, token_hash FROM api_tokens WHERE revoked_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, hash)| ActiveToken { name, hash })
+            .collect())
+    }
+
+    async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+        )
+        .bind(name)
+        .bind(now.timestamp())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn meta(&self, key: &str) -> StoreResult<Option<String>> {

@@ -52,6 +52,26 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// A fresh, active API token (made the way `herald token create` makes one).
+    pub async fn token(&self) -> String {
+        let name = format!("test-{}", uuid::Uuid::new_v4());
+        herald::auth::issue(&self.state.store, &name, self.clock.now())
+            .await
+            .unwrap()
+    }
+
+    /// A request to `path` carrying `Authorization: Bearer <token>`.
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }

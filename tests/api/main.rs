@@ -3,3 +3,4 @@
 mod helpers;
 mod read;
 mod seed;
+mod write;
