@@ -40,6 +40,9 @@ pub enum Command {
     /// Manage the API tokens editors write with.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print the OpenAPI 3.1 document (YAML); `herald openapi > openapi.yaml` regenerates the
+    /// committed contract.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid input, named by the field (body) or parameter (query) that carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -52,13 +52,25 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem details body (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank",
+    "title": "Bad Request",
+    "status": 400,
+    "detail": "invalid parameter `limit`: must be a whole number from 1 to 100",
+    "errors": [{"field": "limit", "message": "must be a whole number from 1 to 100"}]
+}))]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status code says what kind of problem it is.
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The status code's reason phrase.
     title: &'a str,
     status: u16,
+    /// What went wrong, for a human.
     detail: String,
+    /// Each invalid parameter or field, by name (400, 409 and 422).
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
 }

@@ -9,6 +9,7 @@ pub mod etag;
 pub mod import;
 pub mod markdown;
 pub mod model;
+pub mod openapi;
 pub mod startup;
 pub mod state;
 pub mod store;

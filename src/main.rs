@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Token(command) => token(command).await?,
+        Command::Openapi => print!("{}", herald::openapi::yaml()),
     }
     Ok(())
 }

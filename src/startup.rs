@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
-use crate::{api, import, markdown};
+use crate::{api, import, markdown, openapi};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -141,6 +141,7 @@ pub fn build_app(
 > {
     App::new()
         .app_data(state)
+        .configure(openapi::configure)
         .configure(api::configure)
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))

@@ -4,9 +4,10 @@ use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::api::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
 use crate::model::{Link, NewsItem};
 use crate::state::AppState;
@@ -19,21 +20,44 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// An item on the wire.
-#[derive(Debug, Serialize)]
+/// A news item.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Item, example = json!({
+    "id": 1,
+    "slug": "working-group-two-discussed-in-reuters-article",
+    "title": "Working Group Two discussed in Reuters article",
+    "summary": null,
+    "content_markdown": "Working Group Two was discussed by Reuters in an article by Telenor and telco disruption. \n\n[Reuters article](https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA)",
+    "content_html": "<p>Working Group Two was discussed by Reuters in an article by Telenor and telco disruption.</p>\n<p><a href=\"https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA\" rel=\"noopener noreferrer\">Reuters article</a></p>\n",
+    "status": "published",
+    "published_at": "2018-03-01T00:00:00Z",
+    "created_at": "2026-11-26T02:27:17Z",
+    "updated_at": "2026-11-26T02:27:17Z",
+    "links": [{"title": "Reuters article", "url": "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"}],
+    "tags": [],
+    "url": "http://127.0.0.1:8080/news/working-group-two-discussed-in-reuters-article"
+}))]
 pub struct ItemView<'a> {
     pub id: i64,
     pub slug: &'a str,
     pub title: &'a str,
     pub summary: Option<&'a str>,
     pub content_markdown: &'a str,
+    /// Rendered from the Markdown and sanitised; relative links made absolute.
     pub content_html: &'a str,
+    /// `published` or `draft`. A published item whose `published_at` is in the future is
+    /// scheduled: visible only to editors until then.
+    #[schema(pattern = "^(published|draft)$")]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub published_at: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub links: &'a [Link],
     pub tags: &'a [String],
+    /// The item's permalink, absolute, under the public URL.
     pub url: String,
 }
 
@@ -89,9 +113,12 @@ fn private(response: &mut HttpResponseBuilder) {
     ]));
 }
 
-#[derive(Serialize)]
-struct ListBody<'a> {
+/// A page of items, newest first.
+#[derive(Serialize, ToSchema)]
+#[schema(as = NewsPage)]
+pub struct ListBody<'a> {
     items: Vec<ItemView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
 
@@ -184,6 +211,29 @@ fn next_query(query: &str, next: &Cursor) -> String {
     out.finish()
 }
 
+/// List news items, newest first, with keyset paging.
+#[utoipa::path(
+    get,
+    path = "/api/v1/news",
+    operation_id = "listNews",
+    tag = "news",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "Opaque position from `next_cursor` or the `Link` header"),
+        ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable)"),
+        ("status" = Option<String>, Query, pattern = "^(published|draft|scheduled)$", description = "Editors only: list drafts or scheduled items instead"),
+    ),
+    responses(
+        (status = 200, description = "A page of items", body = ListBody, headers(
+            ("Link" = String, description = "RFC 8288 `<…>; rel=\"next\"` when another page follows"),
+        )),
+        (status = 400, description = "A parameter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`status` was given without a valid token", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let params = ListParams::parse(req.query_string())?;
     let now = state.clock.now();
@@ -228,6 +278,23 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
 
 /// One item. Anonymous readers see it once it is published and due; an editor's token shows
 /// drafts and scheduled items too.
+#[utoipa::path(
+    get,
+    path = "/api/v1/news/{key}",
+    operation_id = "getNews",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug")),
+    responses(
+        (status = 200, description = "The item", body = ItemView, headers(
+            ("ETag" = String, description = "Strong validator; send it in `If-Match` to write safely"),
+        )),
+        (status = 401, description = "A token was sent but is not valid", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+        (status = 404, description = "No such item (or not yet public)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -7,10 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use crate::api::input;
-use crate::api::news::{item_etag, item_response};
+use crate::api::news::{ItemView, item_etag, item_response};
 use crate::auth::Editor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::model::NewsItem;
+use crate::openapi::ItemInput;
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
 
@@ -52,6 +53,28 @@ fn body_error(err: JsonPayloadError) -> ApiError {
 }
 
 /// `POST /api/v1/news` → 201, `Location` and the stored item.
+#[utoipa::path(
+    post,
+    path = "/api/v1/news",
+    operation_id = "createNews",
+    tag = "news",
+    request_body(content = ItemInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = ItemView, headers(
+            ("Location" = String, description = "The item's API URL"),
+            ("ETag" = String, description = "The item's validator"),
+        )),
+        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     editor: Editor,
@@ -71,6 +94,30 @@ pub async fn create(
 }
 
 /// `PUT /api/v1/news/{key}`: the body is the whole new item.
+#[utoipa::path(
+    put,
+    path = "/api/v1/news/{key}",
+    operation_id = "replaceNews",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
+    request_body(content = ItemInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated item", body = ItemView, headers(
+            ("ETag" = String, description = "The new validator"),
+        )),
+        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -82,6 +129,30 @@ pub async fn replace(
 }
 
 /// `PATCH /api/v1/news/{key}`: an RFC 7396 merge patch over the item's writable fields.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/news/{key}",
+    operation_id = "patchNews",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
+    request_body(content = ItemInput, content_type = "application/merge-patch+json", description = "RFC 7396: the fields to change; `null` removes a field (its default applies)"),
+    responses(
+        (status = 200, description = "The updated item", body = ItemView, headers(
+            ("ETag" = String, description = "The new validator"),
+        )),
+        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -141,6 +212,22 @@ async fn update(
 }
 
 /// `DELETE /api/v1/news/{key}` → 204; the item is gone from the API and every feed.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/news/{key}",
+    operation_id = "deleteNews",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
+        )),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,

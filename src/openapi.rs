@@ -1,0 +1,120 @@
+//! The OpenAPI 3.1 contract, generated from the handlers' annotations. `openapi.yaml` at the top
+//! of the repository is this document, committed; a test fails when the two differ.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald",
+        description = "A headless news service: one store of news items served as REST JSON to \
+                       frontends and as RSS 2.0, Atom 1.0 and JSON Feed 1.1 to feed readers.\n\n\
+                       Every error is an RFC 9457 `application/problem+json` body. Reads are \
+                       public; writes need `Authorization: Bearer <token>` (`herald token create`).",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    servers((url = "http://127.0.0.1:8080", description = "`cargo run --release` on this machine")),
+    paths(
+        api::news::list,
+        api::news::get,
+        api::write::create,
+        api::write::replace,
+        api::write::patch,
+        api::write::delete,
+        api::health::healthz,
+    ),
+    components(schemas(
+        api::news::ItemView,
+        api::news::ListBody,
+        crate::model::Link,
+        crate::error::Problem,
+        crate::error::FieldError,
+        ItemInput,
+        api::health::Health,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "news", description = "News items as JSON"),
+        (name = "operations", description = "Health and the contract itself"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some(
+            "An API token from `herald token create --name NAME`, sent as \
+             `Authorization: Bearer hrld_…`."
+                .to_owned(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The body of POST and PUT, and the fields a PATCH (RFC 7396 merge patch) may set.
+/// Read-only fields of an item (`id`, `content_html`, `created_at`, `updated_at`, `url`) are
+/// accepted and ignored, so a client may send back what it read.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "title": "Working Group Two discussed in Reuters article",
+    "content_markdown": "Working Group Two was discussed by Reuters in an article by Telenor and telco disruption.\n\n[Reuters article](https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA)",
+    "published_at": "2018-03-01T00:00:00Z",
+    "tags": ["press"]
+}))]
+pub struct ItemInput {
+    /// 1 to 300 characters.
+    #[schema(min_length = 1, max_length = 300)]
+    pub title: String,
+    /// Lower-case ASCII letters, digits and hyphens, with at least one letter; unique.
+    /// Derived from the title when omitted (and kept on edits).
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 80)]
+    pub slug: Option<String>,
+    #[schema(max_length = 2000)]
+    pub summary: Option<String>,
+    /// Markdown, at most 1 MiB.
+    pub content_markdown: Option<String>,
+    /// RFC 3339; defaults to now on create and to the current value on edits. A future time
+    /// schedules the item.
+    #[schema(format = DateTime)]
+    pub published_at: Option<String>,
+    /// `published` (default) or `draft`.
+    #[schema(pattern = "^(published|draft)$")]
+    pub status: Option<String>,
+    /// Absolute http(s) URLs. Omitted: the links of the Markdown body.
+    pub links: Option<Vec<crate::model::Link>>,
+    /// Trimmed, lower-cased and de-duplicated.
+    pub tags: Option<Vec<String>>,
+}
+
+/// The contract as YAML, exactly as committed in `openapi.yaml`.
+pub fn yaml() -> String {
+    ApiDoc::openapi()
+        .to_yaml()
+        .expect("the OpenAPI document serialises")
+}
+
+pub async fn serve_yaml() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(yaml())
+}
+
+/// `/openapi.yaml`, `/openapi.json` and the interactive docs at `/docs` (Swagger UI, its assets
+/// compiled into the binary: no CDN at run time).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Swagger UI serves the JSON form at the URL it is given.
+    cfg.route("/openapi.yaml", web::get().to(serve_yaml))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", ApiDoc::openapi()),
+        );
+}
