@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::cors::CorsOrigins;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "herald",
@@ -59,6 +61,10 @@ pub struct ServeArgs {
     /// Folder of Jekyll pages imported when the store is empty.
     #[arg(long, env = "HERALD_SEED_DIR", default_value = "seed")]
     pub seed_dir: PathBuf,
+    /// Browser origins allowed cross-origin, comma-separated (`https://a.example,*`). Listed
+    /// origins may read and write with credentials; `*` lets any origin read [default: `*`].
+    #[arg(long, env = "HERALD_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: CorsOrigins,
 }
 
 /// What the running service needs, however it was configured.
@@ -69,6 +75,7 @@ pub struct Settings {
     /// `None`: derived from the bound address once the listener exists (port 0 in tests).
     pub public_url: Option<Url>,
     pub seed_dir: Option<PathBuf>,
+    pub cors_origins: CorsOrigins,
 }
 
 impl From<ServeArgs> for Settings {
@@ -78,6 +85,7 @@ impl From<ServeArgs> for Settings {
             bind: args.bind,
             public_url: args.public_url,
             seed_dir: Some(args.seed_dir),
+            cors_origins: args.cors_origins,
         }
     }
 }

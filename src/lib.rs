@@ -3,6 +3,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod etag;
 pub mod import;

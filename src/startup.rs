@@ -44,7 +44,10 @@ impl Application {
         );
         let store = store::connect(&settings.database_url).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
-        let state = web::Data::new(AppState::new(store, public_url.clone(), clock));
+        let state = web::Data::new(
+            AppState::new(store, public_url.clone(), clock)
+                .with_cors_origins(settings.cors_origins.clone()),
+        );
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .listen(listener)?
@@ -139,9 +142,12 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = state.cors_origins.middleware();
     App::new()
         .app_data(state)
         .configure(api::configure)
+        // Inside Compress, so CORS headers land on every answer, errors and 404s included.
+        .wrap(cors)
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use url::Url;
 
 use crate::clock::Clock;
+use crate::cors::CorsOrigins;
 use crate::store::DynStore;
 
 pub struct AppState {
@@ -13,6 +14,8 @@ pub struct AppState {
     /// Absolute base for every emitted link; always ends in `/`.
     pub public_url: Url,
     pub clock: Arc<dyn Clock>,
+    /// Which browser origins may read and write; see `cors`.
+    pub cors_origins: CorsOrigins,
     /// Bumped after every committed write, so caches of rendered responses know to refresh.
     revision: AtomicU64,
 }
@@ -23,8 +26,15 @@ impl AppState {
             store,
             public_url,
             clock,
+            cors_origins: CorsOrigins::default(),
             revision: AtomicU64::new(0),
         }
+    }
+
+    /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).
+    pub fn with_cors_origins(mut self, origins: CorsOrigins) -> Self {
+        self.cors_origins = origins;
+        self
     }
 
     /// Call after every committed change to items (create, edit, delete, import).
