@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// origins may read and write with credentials; `*` lets any origin read [default: `*`].
     #[arg(long, env = "HERALD_CORS_ORIGINS", default_value = "*")]
     pub cors_origins: CorsOrigins,
+    /// WebSub hub told about every feed change (`hub.mode=publish`); feeds advertise it.
+    #[arg(long, env = "HERALD_WEBSUB_HUB")]
+    pub websub_hub: Option<Url>,
 }
 
 /// What the running service needs, however it was configured.
@@ -76,6 +79,7 @@ pub struct Settings {
     pub public_url: Option<Url>,
     pub seed_dir: Option<PathBuf>,
     pub cors_origins: CorsOrigins,
+    pub websub_hub: Option<Url>,
 }
 
 impl From<ServeArgs> for Settings {
@@ -86,6 +90,7 @@ impl From<ServeArgs> for Settings {
             public_url: args.public_url,
             seed_dir: Some(args.seed_dir),
             cors_origins: args.cors_origins,
+            websub_hub: args.websub_hub,
         }
     }
 }

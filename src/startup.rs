@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
+use crate::websub::Publisher;
 use crate::{api, import, markdown};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
@@ -46,7 +47,8 @@ impl Application {
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
         let state = web::Data::new(
             AppState::new(store, public_url.clone(), clock)
-                .with_cors_origins(settings.cors_origins.clone()),
+                .with_cors_origins(settings.cors_origins.clone())
+                .with_websub(settings.websub_hub.clone().map(Publisher::new)),
         );
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))

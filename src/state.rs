@@ -8,6 +8,7 @@ use url::Url;
 use crate::clock::Clock;
 use crate::cors::CorsOrigins;
 use crate::store::DynStore;
+use crate::websub::Publisher;
 
 pub struct AppState {
     pub store: DynStore,
@@ -16,6 +17,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Which browser origins may read and write; see `cors`.
     pub cors_origins: CorsOrigins,
+    /// The WebSub hub to ping after changes (`websub::notify`), if one is configured.
+    pub websub: Option<Publisher>,
     /// Bumped after every committed write, so caches of rendered responses know to refresh.
     revision: AtomicU64,
 }
@@ -27,6 +30,7 @@ impl AppState {
             public_url,
             clock,
             cors_origins: CorsOrigins::default(),
+            websub: None,
             revision: AtomicU64::new(0),
         }
     }
@@ -34,6 +38,12 @@ impl AppState {
     /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).
     pub fn with_cors_origins(mut self, origins: CorsOrigins) -> Self {
         self.cors_origins = origins;
+        self
+    }
+
+    /// Pings this hub after content changes.
+    pub fn with_websub(mut self, publisher: Option<Publisher>) -> Self {
+        self.websub = publisher;
         self
     }
 

@@ -64,6 +64,7 @@ pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
         public_url: None,
         seed_dir: seed,
         cors_origins: Default::default(),
+        websub_hub: None,
     }
 }
 

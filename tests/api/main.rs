@@ -4,3 +4,4 @@ mod cors;
 mod helpers;
 mod read;
 mod seed;
+mod websub;
