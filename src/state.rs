@@ -50,6 +50,9 @@ impl AppState {
     /// Call after every committed change to items (create, edit, delete, import).
     pub fn content_changed(&self) {
         self.revision.fetch_add(1, Ordering::Release);
+        // Every feed shows the newest items, so every feed changed; subscribers hear of it
+        // through the hub, in the background.
+        crate::websub::notify(self, crate::websub::feed_urls(self));
     }
 
     /// Changes whenever stored content does.

@@ -60,13 +60,18 @@ impl Publisher {
     }
 
     /// Starts pinging the hub for every URL and returns at once. The handle tells when all
-    /// pings are done (delivered or given up); callers may drop it.
-    pub fn publish(&self, feed_urls: Vec<String>) -> JoinHandle<()> {
+    /// pings are done (delivered or given up); callers may drop it. `None` outside a Tokio
+    /// runtime, where nothing could run the pings.
+    pub fn publish(&self, feed_urls: Vec<String>) -> Option<JoinHandle<()>> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("WebSub ping skipped: no async runtime to send it");
+            return None;
+        };
         let publisher = self.clone();
-        tokio::spawn(async move {
+        Some(runtime.spawn(async move {
             let pings = feed_urls.iter().map(|url| publisher.ping(url));
             futures_util::future::join_all(pings).await;
-        })
+        }))
     }
 
     /// One feed: retried with doubling backoff until the hub answers 2xx or attempts run out.
@@ -110,10 +115,11 @@ pub fn feed_urls(state: &AppState) -> Vec<String> {
 }
 
 /// Tells the configured hub, if any, that these feeds changed. Returns at once; `None` when no
-/// hub is configured. Call after a write commits.
+/// hub is configured. `AppState::content_changed` calls it for every feed, so a write that
+/// reports its commit there needs nothing more.
 pub fn notify(state: &AppState, feed_urls: Vec<String>) -> Option<JoinHandle<()>> {
     state
         .websub
         .as_ref()
-        .map(|publisher| publisher.publish(feed_urls))
+        .and_then(|publisher| publisher.publish(feed_urls))
 }

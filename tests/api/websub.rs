@@ -131,7 +131,9 @@ async fn publish_returns_at_once_and_the_hub_gets_every_feed_url() {
         "http://news.test/feed.rss".to_owned(),
         "http://news.test/feed.atom".to_owned(),
     ];
-    let done = Publisher::new(hub.url.clone()).publish(feeds.clone());
+    let done = Publisher::new(hub.url.clone())
+        .publish(feeds.clone())
+        .unwrap();
 
     // The hub holds both requests unanswered, yet publish has already returned.
     let mut seen = vec![hub.next().await, hub.next().await];
@@ -160,6 +162,7 @@ async fn failed_pings_are_retried_until_the_hub_accepts() {
     let feed = "http://news.test/feed.rss".to_owned();
     quick(Publisher::new(hub.url.clone()), 5)
         .publish(vec![feed.clone()])
+        .unwrap()
         .await
         .unwrap();
     let pings = hub.drain();
@@ -172,6 +175,7 @@ async fn a_hub_that_keeps_failing_is_given_up_after_the_attempts() {
     let mut hub = FakeHub::start(usize::MAX, true);
     quick(Publisher::new(hub.url.clone()), 3)
         .publish(vec!["http://news.test/feed.atom".to_owned()])
+        .unwrap()
         .await
         .unwrap();
     assert_eq!(hub.drain().len(), 3);
@@ -182,6 +186,7 @@ async fn a_hub_that_keeps_failing_is_given_up_after_the_attempts() {
     drop(closed);
     quick(Publisher::new(url), 2)
         .publish(vec!["http://news.test/feed.atom".to_owned()])
+        .unwrap()
         .await
         .unwrap();
 }
@@ -208,6 +213,25 @@ async fn the_configured_hub_hears_about_every_feed() {
     want.sort();
     assert_eq!(got, want);
 
+    // Every committed write reports itself through content_changed, which pings the hub.
+    app.state.content_changed();
+    let mut got: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        got.push(hub.next().await.feed_url().to_owned());
+    }
+    got.sort();
+    assert_eq!(got, want);
+
     let without = spawn_app().await;
     assert!(websub::notify(&without.state, websub::feed_urls(&without.state)).is_none());
+}
+
+#[test]
+fn outside_a_runtime_nothing_is_sent_and_nothing_panics() {
+    let publisher = Publisher::new(Url::parse("http://127.0.0.1:9/hub").unwrap());
+    assert!(
+        publisher
+            .publish(vec!["http://news.test/feed.rss".into()])
+            .is_none()
+    );
 }
