@@ -62,7 +62,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_SEED_DIR", default_value = "seed")]
     pub seed_dir: PathBuf,
     /// Browser origins allowed cross-origin, comma-separated (`https://a.example,*`). Listed
-    /// origins may read and write with credentials; `*` lets any origin read [default: `*`].
+    /// origins may read and write with credentials; `*` lets any origin read.
     #[arg(long, env = "HERALD_CORS_ORIGINS", default_value = "*")]
     pub cors_origins: CorsOrigins,
     /// WebSub hub told about every feed change (`hub.mode=publish`); feeds advertise it.
@@ -132,5 +132,14 @@ mod tests {
             Some(Command::Serve(args)) => assert_eq!(args.bind.port(), 9000),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn cors_origins_default_to_public_reads_and_reject_non_origins() {
+        let cli = Cli::try_parse_from(["herald"]).unwrap();
+        assert_eq!(cli.serve.cors_origins, CorsOrigins::default());
+        let cli = Cli::try_parse_from(["herald", "--cors-origins", "https://a.example"]).unwrap();
+        assert_eq!(cli.serve.cors_origins.trusted, ["https://a.example"]);
+        assert!(Cli::try_parse_from(["herald", "--cors-origins", "a.example"]).is_err());
     }
 }
