@@ -29,11 +29,13 @@ const EXPOSED: [header::HeaderName; 4] = [
     header::LOCATION,
 ];
 
-/// Request headers a read may carry: conditional requests and content negotiation.
-const READ_HEADERS: [header::HeaderName; 5] = [
+/// Request headers a read may carry: conditional requests and content negotiation (and the
+/// `Content-Type` some HTTP libraries add to every request).
+const READ_HEADERS: [header::HeaderName; 6] = [
     header::ACCEPT,
     header::ACCEPT_LANGUAGE,
     header::CACHE_CONTROL,
+    header::CONTENT_TYPE,
     header::IF_MODIFIED_SINCE,
     header::IF_NONE_MATCH,
 ];
@@ -132,7 +134,6 @@ impl CorsOrigins {
             .allowed_headers(READ_HEADERS)
             .allowed_headers([
                 header::AUTHORIZATION,
-                header::CONTENT_TYPE,
                 header::IF_MATCH,
                 header::IF_UNMODIFIED_SINCE,
             ])
