@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::cors::CorsOrigins;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "herald",
@@ -85,6 +87,13 @@ pub struct ServeArgs {
     /// Folder of Jekyll pages imported when the store is empty.
     #[arg(long, env = "HERALD_SEED_DIR", default_value = "seed")]
     pub seed_dir: PathBuf,
+    /// Browser origins allowed cross-origin, comma-separated (`https://a.example,*`). Listed
+    /// origins may read and write with credentials; `*` lets any origin read.
+    #[arg(long, env = "HERALD_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: CorsOrigins,
+    /// WebSub hub told about every feed change (`hub.mode=publish`); feeds advertise it.
+    #[arg(long, env = "HERALD_WEBSUB_HUB")]
+    pub websub_hub: Option<Url>,
 }
 
 /// What the running service needs, however it was configured.
@@ -95,6 +104,8 @@ pub struct Settings {
     /// `None`: derived from the bound address once the listener exists (port 0 in tests).
     pub public_url: Option<Url>,
     pub seed_dir: Option<PathBuf>,
+    pub cors_origins: CorsOrigins,
+    pub websub_hub: Option<Url>,
 }
 
 impl From<ServeArgs> for Settings {
@@ -104,6 +115,8 @@ impl From<ServeArgs> for Settings {
             bind: args.bind,
             public_url: args.public_url,
             seed_dir: Some(args.seed_dir),
+            cors_origins: args.cors_origins,
+            websub_hub: args.websub_hub,
         }
     }
 }
@@ -160,5 +173,14 @@ mod tests {
             Some(Command::Token(TokenCommand::Revoke { name, .. })) if name == "ci"
         ));
         assert!(Cli::try_parse_from(["herald", "token", "create"]).is_err());
+    }
+
+    #[test]
+    fn cors_origins_default_to_public_reads_and_reject_non_origins() {
+        let cli = Cli::try_parse_from(["herald"]).unwrap();
+        assert_eq!(cli.serve.cors_origins, CorsOrigins::default());
+        let cli = Cli::try_parse_from(["herald", "--cors-origins", "https://a.example"]).unwrap();
+        assert_eq!(cli.serve.cors_origins.trusted, ["https://a.example"]);
+        assert!(Cli::try_parse_from(["herald", "--cors-origins", "a.example"]).is_err());
     }
 }

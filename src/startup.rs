@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
+use crate::websub::Publisher;
 use crate::{api, import, markdown, openapi};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
@@ -44,7 +45,11 @@ impl Application {
         );
         let store = store::connect(&settings.database_url).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
-        let state = web::Data::new(AppState::new(store, public_url.clone(), clock));
+        let state = web::Data::new(
+            AppState::new(store, public_url.clone(), clock)
+                .with_cors_origins(settings.cors_origins.clone())
+                .with_websub(settings.websub_hub.clone().map(Publisher::new)),
+        );
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .listen(listener)?
@@ -139,10 +144,13 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = state.cors_origins.middleware();
     App::new()
         .app_data(state)
         .configure(openapi::configure)
         .configure(api::configure)
+        // Inside Compress, so CORS headers land on every answer, errors and 404s included.
+        .wrap(cors)
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
 }

@@ -6,13 +6,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use url::Url;
 
 use crate::clock::Clock;
+use crate::cors::CorsOrigins;
 use crate::store::DynStore;
+use crate::websub::Publisher;
 
 pub struct AppState {
     pub store: DynStore,
     /// Absolute base for every emitted link; always ends in `/`.
     pub public_url: Url,
     pub clock: Arc<dyn Clock>,
+    /// Which browser origins may read and write; see `cors`.
+    pub cors_origins: CorsOrigins,
+    /// The WebSub hub to ping after changes (`websub::notify`), if one is configured.
+    pub websub: Option<Publisher>,
     /// Bumped after every committed write, so caches of rendered responses know to refresh.
     revision: AtomicU64,
 }
@@ -23,13 +29,30 @@ impl AppState {
             store,
             public_url,
             clock,
+            cors_origins: CorsOrigins::default(),
+            websub: None,
             revision: AtomicU64::new(0),
         }
+    }
+
+    /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).
+    pub fn with_cors_origins(mut self, origins: CorsOrigins) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    /// Pings this hub after content changes.
+    pub fn with_websub(mut self, publisher: Option<Publisher>) -> Self {
+        self.websub = publisher;
+        self
     }
 
     /// Call after every committed change to items (create, edit, delete, import).
     pub fn content_changed(&self) {
         self.revision.fetch_add(1, Ordering::Release);
+        // Every feed shows the newest items, so every feed changed; subscribers hear of it
+        // through the hub, in the background.
+        crate::websub::notify(self, crate::websub::feed_urls(self));
     }
 
     /// Changes whenever stored content does.

@@ -83,6 +83,8 @@ pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
+        cors_origins: Default::default(),
+        websub_hub: None,
     }
 }
 
@@ -94,6 +96,19 @@ pub async fn spawn_app() -> TestApp {
 /// A real server on the database in `dir` (so a test can restart on the same file).
 pub async fn spawn_with(dir: Arc<TempDir>, seed: Option<PathBuf>) -> TestApp {
     let settings = settings_for(dir.path(), seed);
+    spawn_configured(dir, settings).await
+}
+
+/// A seeded server on a fresh database, with settings adjusted by `adjust`.
+pub async fn spawn_adjusted(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(TempDir::new().unwrap());
+    let mut settings = settings_for(dir.path(), Some(seed_dir()));
+    adjust(&mut settings);
+    spawn_configured(dir, settings).await
+}
+
+/// A real server with exactly these settings, its database in `dir`.
+pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp {
     let clock = Arc::new(ManualClock::new(test_now()));
     let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await

@@ -1,7 +1,9 @@
 //! HTTP-level tests. Each test gets its own temporary SQLite file.
 
+mod cors;
 mod helpers;
 mod openapi;
 mod read;
 mod seed;
+mod websub;
 mod write;

@@ -1,0 +1,237 @@
+//! WebSub publishing against a local fake hub that records every ping.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use herald::websub::{self, Publisher};
+use tokio::sync::{Semaphore, mpsc};
+use url::Url;
+
+use crate::helpers::{spawn_adjusted, spawn_app};
+
+/// One request the hub received.
+#[derive(Debug)]
+struct Ping {
+    content_type: String,
+    form: Vec<(String, String)>,
+}
+
+impl Ping {
+    fn feed_url(&self) -> &str {
+        assert!(
+            self.form.contains(&("hub.mode".into(), "publish".into())),
+            "{self:?}"
+        );
+        let urls: Vec<&str> = self
+            .form
+            .iter()
+            .filter(|(k, _)| k == "hub.url")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(urls.len(), 1, "one hub.url per ping: {self:?}");
+        urls[0]
+    }
+}
+
+struct HubState {
+    pings: mpsc::UnboundedSender<Ping>,
+    /// Answer 503 to this many requests before accepting.
+    failures_left: AtomicUsize,
+    /// Each answer waits for a permit, so a test can hold the hub mid-request.
+    gate: Arc<Semaphore>,
+}
+
+struct FakeHub {
+    url: Url,
+    pings: mpsc::UnboundedReceiver<Ping>,
+    gate: Arc<Semaphore>,
+}
+
+impl FakeHub {
+    /// `failures`: how many requests fail first; `open`: whether answers flow without permits.
+    fn start(failures: usize, open: bool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let gate = Arc::new(Semaphore::new(if open {
+            Semaphore::MAX_PERMITS
+        } else {
+            0
+        }));
+        let state = web::Data::new(HubState {
+            pings: tx,
+            failures_left: AtomicUsize::new(failures),
+            gate: gate.clone(),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/hub", listener.local_addr().unwrap())).unwrap();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .default_service(web::to(hub))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self {
+            url,
+            pings: rx,
+            gate,
+        }
+    }
+
+    /// The next ping; a guard against hanging, not a timing assertion.
+    async fn next(&mut self) -> Ping {
+        tokio::time::timeout(Duration::from_secs(30), self.pings.recv())
+            .await
+            .expect("the hub was pinged")
+            .expect("hub running")
+    }
+
+    /// Every ping received so far (call after the publisher is done).
+    fn drain(&mut self) -> Vec<Ping> {
+        std::iter::from_fn(|| self.pings.try_recv().ok()).collect()
+    }
+}
+
+async fn hub(req: HttpRequest, body: web::Bytes, state: web::Data<HubState>) -> HttpResponse {
+    let ping = Ping {
+        content_type: req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        form: url::form_urlencoded::parse(&body).into_owned().collect(),
+    };
+    state.pings.send(ping).unwrap();
+    state.gate.acquire().await.unwrap().forget();
+    let failing = state
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        HttpResponse::ServiceUnavailable().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    }
+}
+
+fn quick(publisher: Publisher, attempts: u32) -> Publisher {
+    publisher.with_retries(attempts, Duration::from_millis(1))
+}
+
+#[tokio::test]
+async fn publish_returns_at_once_and_the_hub_gets_every_feed_url() {
+    let mut hub = FakeHub::start(0, false);
+    let feeds = vec![
+        "http://news.test/feed.rss".to_owned(),
+        "http://news.test/feed.atom".to_owned(),
+    ];
+    let done = Publisher::new(hub.url.clone())
+        .publish(feeds.clone())
+        .unwrap();
+
+    // The hub holds both requests unanswered, yet publish has already returned.
+    let mut seen = vec![hub.next().await, hub.next().await];
+    assert!(
+        !done.is_finished(),
+        "pings wait for the hub, the caller does not"
+    );
+    hub.gate.add_permits(2);
+    done.await.unwrap();
+
+    seen.sort_by(|a, b| a.feed_url().cmp(b.feed_url()));
+    assert_eq!(seen[0].feed_url(), feeds[1]);
+    assert_eq!(seen[1].feed_url(), feeds[0]);
+    for ping in &seen {
+        assert_eq!(ping.content_type, "application/x-www-form-urlencoded");
+    }
+    assert!(
+        hub.drain().is_empty(),
+        "one ping per feed when the hub accepts"
+    );
+}
+
+#[tokio::test]
+async fn failed_pings_are_retried_until_the_hub_accepts() {
+    let mut hub = FakeHub::start(2, true);
+    let feed = "http://news.test/feed.rss".to_owned();
+    quick(Publisher::new(hub.url.clone()), 5)
+        .publish(vec![feed.clone()])
+        .unwrap()
+        .await
+        .unwrap();
+    let pings = hub.drain();
+    assert_eq!(pings.len(), 3, "two failures, then the accepted ping");
+    assert!(pings.iter().all(|p| p.feed_url() == feed));
+}
+
+#[tokio::test]
+async fn a_hub_that_keeps_failing_is_given_up_after_the_attempts() {
+    let mut hub = FakeHub::start(usize::MAX, true);
+    quick(Publisher::new(hub.url.clone()), 3)
+        .publish(vec!["http://news.test/feed.atom".to_owned()])
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(hub.drain().len(), 3);
+
+    // Nobody listening: the task still ends, quietly.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = Url::parse(&format!("http://{}/hub", closed.local_addr().unwrap())).unwrap();
+    drop(closed);
+    quick(Publisher::new(url), 2)
+        .publish(vec!["http://news.test/feed.atom".to_owned()])
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_configured_hub_hears_about_every_feed() {
+    let mut hub = FakeHub::start(0, true);
+    let url = hub.url.clone();
+    let app = spawn_adjusted(|s| s.websub_hub = Some(url)).await;
+    websub::notify(&app.state, websub::feed_urls(&app.state))
+        .expect("a hub is configured")
+        .await
+        .unwrap();
+    let mut got: Vec<String> = hub
+        .drain()
+        .iter()
+        .map(|p| p.feed_url().to_owned())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = ["feed.atom", "feed.json", "feed.rss"]
+        .iter()
+        .map(|p| app.url(p))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+
+    // Every committed write reports itself through content_changed, which pings the hub.
+    app.state.content_changed();
+    let mut got: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        got.push(hub.next().await.feed_url().to_owned());
+    }
+    got.sort();
+    assert_eq!(got, want);
+
+    let without = spawn_app().await;
+    assert!(websub::notify(&without.state, websub::feed_urls(&without.state)).is_none());
+}
+
+#[test]
+fn outside_a_runtime_nothing_is_sent_and_nothing_panics() {
+    let publisher = Publisher::new(Url::parse("http://127.0.0.1:9/hub").unwrap());
+    assert!(
+        publisher
+            .publish(vec!["http://news.test/feed.rss".into()])
+            .is_none()
+    );
+}
