@@ -35,8 +35,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// Carries the methods the resource does support, for the `Allow` header.
+    #[error("method not allowed; this resource supports {0}")]
+    MethodNotAllowed(&'static str),
     #[error("`{}` {}", .0.field, .0.message)]
     Conflict(FieldError),
     #[error("missing, unknown or revoked bearer token")]
@@ -107,7 +108,7 @@ impl ResponseError for ApiError {
             ApiError::InvalidParameter(_) | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -133,8 +134,15 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"herald\""));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"herald\""));
+            }
+            // RFC 9110 §15.5.6: a 405 lists what the resource does support.
+            ApiError::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            _ => {}
         }
         response.body(serde_json::to_vec(&problem).unwrap_or_default())
     }

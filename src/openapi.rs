@@ -35,6 +35,8 @@ use crate::api;
         crate::error::Problem,
         crate::error::FieldError,
         ItemInput,
+        LinkInput,
+        Tag,
         api::health::Health,
     )),
     modifiers(&BearerAuth),
@@ -71,12 +73,20 @@ impl Modify for BearerAuth {
     "tags": ["press"]
 }))]
 pub struct ItemInput {
-    /// 1 to 300 characters.
-    #[schema(min_length = 1, max_length = 300)]
+    /// 1 to 300 characters on one line (trimmed; no control characters). The same one-line
+    /// pattern applies to link titles and tags.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub title: String,
     /// Lower-case ASCII letters, digits and hyphens, with at least one letter; unique.
     /// Derived from the title when omitted (and kept on edits).
-    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 80)]
+    #[schema(
+        pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+        max_length = 80
+    )]
     pub slug: Option<String>,
     #[schema(max_length = 2000)]
     pub summary: Option<String>,
@@ -89,10 +99,34 @@ pub struct ItemInput {
     /// `published` (default) or `draft`.
     #[schema(pattern = "^(published|draft)$")]
     pub status: Option<String>,
-    /// Absolute http(s) URLs. Omitted: the links of the Markdown body.
-    pub links: Option<Vec<crate::model::Link>>,
-    /// Trimmed, lower-cased and de-duplicated.
-    pub tags: Option<Vec<String>>,
+    /// Omitted: the links of the Markdown body, in order.
+    #[schema(max_items = 100)]
+    pub links: Option<Vec<LinkInput>>,
+    /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
+    #[schema(inline = false, max_items = 100)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// A tag as written: trimmed and lower-cased when stored.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$", example = "press")]
+pub struct Tag(String);
+
+/// A link as written: a title and an absolute http(s) URL with a host name.
+#[derive(Serialize, ToSchema)]
+pub struct LinkInput {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Reuters article"
+    )]
+    pub title: String,
+    #[schema(
+        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][^\\s]*)?$",
+        example = "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"
+    )]
+    pub url: String,
 }
 
 /// The contract as YAML, exactly as committed in `openapi.yaml`.

@@ -13,6 +13,9 @@ use crate::store::WriteItem;
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_SUMMARY_CHARS: usize = 2000;
 pub const MAX_TAG_CHARS: usize = 100;
+/// Bounds on list fields, so one request cannot make one item arbitrarily expensive to serve.
+pub const MAX_TAGS: usize = 100;
+pub const MAX_LINKS: usize = 100;
 pub const MAX_SLUG_BYTES: usize = 80;
 /// 1 MiB of UTF-8.
 pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
@@ -255,6 +258,9 @@ impl<'a> Fields<'a, '_> {
         let Value::Array(list) = self.present("links")? else {
             return self.fail("links", "must be an array of {\"title\", \"url\"} objects");
         };
+        if list.len() > MAX_LINKS {
+            return self.fail("links", format!("must have at most {MAX_LINKS} entries"));
+        }
         let before = self.errors.len();
         let mut links = Vec::with_capacity(list.len());
         for (i, entry) in list.iter().enumerate() {
@@ -299,6 +305,9 @@ impl<'a> Fields<'a, '_> {
         let Value::Array(list) = self.present("tags")? else {
             return self.fail("tags", "must be an array of strings");
         };
+        if list.len() > MAX_TAGS {
+            return self.fail("tags", format!("must have at most {MAX_TAGS} entries"));
+        }
         let before = self.errors.len();
         let mut tags: Vec<String> = Vec::with_capacity(list.len());
         for (i, entry) in list.iter().enumerate() {

@@ -17,7 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/healthz")
             .route(web::get().to(health::healthz))
-            .default_service(web::to(method_not_allowed)),
+            .route(web::head().to(health::healthz))
+            .default_service(not_allowed("GET, HEAD")),
     )
     .service(
         web::scope("/api/v1").service(
@@ -27,16 +28,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("")
                         .route(web::get().to(news::list))
+                        .route(web::head().to(news::list))
                         .route(
                             web::post()
                                 .to(write::create)
                                 .wrap(from_fn(auth::require_editor)),
                         )
-                        .default_service(web::to(method_not_allowed)),
+                        .default_service(not_allowed("GET, HEAD, POST")),
                 )
                 .service(
                     web::resource("/{key}")
                         .route(web::get().to(news::get))
+                        .route(web::head().to(news::get))
                         .route(
                             web::put()
                                 .to(write::replace)
@@ -52,14 +55,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                                 .to(write::delete)
                                 .wrap(from_fn(auth::require_editor)),
                         )
-                        .default_service(web::to(method_not_allowed)),
+                        .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
                 ),
         ),
     )
     .service(
         web::resource("/news/{key}")
             .route(web::get().to(pages::item))
-            .default_service(web::to(method_not_allowed)),
+            .route(web::head().to(pages::item))
+            .default_service(not_allowed("GET, HEAD")),
     )
     .default_service(web::to(not_found));
 }
@@ -68,6 +72,7 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such resource".to_owned()))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The fallback of a resource: 405 with `Allow` naming the methods it has.
+fn not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow)) })
 }

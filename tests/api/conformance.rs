@@ -1,0 +1,70 @@
+//! Regressions found by schemathesis against `openapi.yaml` (see the README): each test pins one
+//! real bug so it stays fixed.
+
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+/// RFC 9110 §15.5.6: a 405 must say which methods the resource has.
+#[tokio::test]
+async fn method_not_allowed_lists_the_allowed_methods() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        ("TRACE", "/healthz", "GET, HEAD"),
+        ("TRACE", "/api/v1/news", "GET, HEAD, POST"),
+        ("POST", "/api/v1/news/1", "GET, HEAD, PUT, PATCH, DELETE"),
+    ] {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        assert_problem(response, 405).await;
+    }
+}
+
+/// HEAD answers like GET, without a body.
+#[tokio::test]
+async fn head_works_wherever_get_does() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/api/v1/news", "/api/v1/news/1", "/news/1"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "HEAD {path}");
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+}
+
+/// The contract caps `tags` and `links` at 100 entries; the server enforces it.
+#[tokio::test]
+async fn more_than_a_hundred_tags_or_links_are_rejected() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let tags: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
+    let links: Vec<_> = (0..101)
+        .map(|i| json!({"title": "x", "url": format!("https://example.org/{i}")}))
+        .collect();
+    let response = app
+        .client
+        .post(app.url("/api/v1/news"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Too much", "tags": tags, "links": links}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, 422).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["links", "tags"]);
+    let list = app.get_json("/api/v1/news").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        4,
+        "nothing written"
+    );
+}
