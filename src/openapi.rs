@@ -35,6 +35,7 @@ use crate::api;
         crate::error::Problem,
         crate::error::FieldError,
         ItemInput,
+        ItemPatch,
         LinkInput,
         Tag,
         api::health::Health,
@@ -62,50 +63,81 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The body of POST and PUT, and the fields a PATCH (RFC 7396 merge patch) may set.
-/// Read-only fields of an item (`id`, `content_html`, `created_at`, `updated_at`, `url`) are
-/// accepted and ignored, so a client may send back what it read.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({
-    "title": "Working Group Two discussed in Reuters article",
-    "content_markdown": "Working Group Two was discussed by Reuters in an article by Telenor and telco disruption.\n\n[Reuters article](https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA)",
-    "published_at": "2018-03-01T00:00:00Z",
-    "tags": ["press"]
-}))]
-pub struct ItemInput {
-    /// 1 to 300 characters on one line (trimmed; no control characters). The same one-line
-    /// pattern applies to link titles and tags.
-    #[schema(
-        min_length = 1,
-        max_length = 300,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    pub title: String,
-    /// Lower-case ASCII letters, digits and hyphens, with at least one letter; unique.
-    /// Derived from the title when omitted (and kept on edits).
-    #[schema(
-        pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$",
-        max_length = 80
-    )]
-    pub slug: Option<String>,
-    #[schema(max_length = 2000)]
-    pub summary: Option<String>,
-    /// Markdown, at most 1 MiB.
-    pub content_markdown: Option<String>,
-    /// RFC 3339; defaults to now on create and to the current value on edits. A future time
-    /// schedules the item.
-    #[schema(format = DateTime)]
-    pub published_at: Option<String>,
-    /// `published` (default) or `draft`.
-    #[schema(pattern = "^(published|draft)$")]
-    pub status: Option<String>,
-    /// Omitted: the links of the Markdown body, in order.
-    #[schema(max_items = 100)]
-    pub links: Option<Vec<LinkInput>>,
-    /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
-    #[schema(inline = false, max_items = 100)]
-    pub tags: Option<Vec<Tag>>,
+/// The written item, twice: POST and PUT need a `title`; a PATCH (RFC 7396 merge patch) may
+/// name any subset of the fields. One macro so the two can never disagree on the rest.
+macro_rules! item_body {
+    ($(#[$meta:meta])* $name:ident, $title:ty) => {
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        $(#[$meta])*
+        pub struct $name {
+            /// 1 to 300 characters on one line (trimmed; no control characters). The same
+            /// one-line pattern applies to link titles and tags.
+            #[schema(
+                nullable = false,
+                min_length = 1,
+                max_length = 300,
+                pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+            )]
+            pub title: $title,
+            /// Lower-case ASCII letters, digits and hyphens, with at least one letter; unique.
+            /// Derived from the title when omitted (and kept on edits).
+            #[schema(
+                pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+                max_length = 80
+            )]
+            pub slug: Option<String>,
+            #[schema(max_length = 2000)]
+            pub summary: Option<String>,
+            /// Markdown, at most 1 MiB.
+            pub content_markdown: Option<String>,
+            /// RFC 3339; defaults to now on create and to the current value on edits. A future
+            /// time schedules the item.
+            #[schema(format = DateTime)]
+            pub published_at: Option<String>,
+            /// `published` (default) or `draft`.
+            #[schema(pattern = "^(published|draft)$")]
+            pub status: Option<String>,
+            /// Omitted: the links of the Markdown body, in order.
+            #[schema(max_items = 100)]
+            pub links: Option<Vec<LinkInput>>,
+            /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
+            #[schema(inline = false, max_items = 100)]
+            pub tags: Option<Vec<Tag>>,
+            #[schema(read_only)]
+            pub id: Option<i64>,
+            #[schema(read_only)]
+            pub content_html: Option<String>,
+            #[schema(read_only)]
+            pub created_at: Option<String>,
+            #[schema(read_only)]
+            pub updated_at: Option<String>,
+            #[schema(read_only)]
+            pub url: Option<String>,
+        }
+    };
 }
+
+item_body!(
+    /// The body of POST and PUT. Any other field is a 422. The read-only fields of an item are
+    /// accepted and ignored, so a client may send back what it read.
+    #[schema(example = json!({
+        "title": "Working Group Two discussed in Reuters article",
+        "content_markdown": "Working Group Two was discussed by Reuters in an article by Telenor and telco disruption.\n\n[Reuters article](https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA)",
+        "published_at": "2018-03-01T00:00:00Z",
+        "tags": ["press"]
+    }))]
+    ItemInput,
+    String
+);
+
+item_body!(
+    /// The body of PATCH, an RFC 7396 merge patch: the fields to change; `null` removes a field
+    /// so its default applies (a `title` cannot be removed).
+    #[schema(example = json!({"summary": "Reuters on Working Group Two", "tags": ["press"]}))]
+    ItemPatch,
+    Option<String>
+);
 
 /// A tag as written: trimmed and lower-cased when stored.
 #[derive(Serialize, ToSchema)]
@@ -114,6 +146,7 @@ pub struct Tag(String);
 
 /// A link as written: a title and an absolute http(s) URL with a host name.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LinkInput {
     #[schema(
         min_length = 1,
@@ -123,7 +156,7 @@ pub struct LinkInput {
     )]
     pub title: String,
     #[schema(
-        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][^\\s]*)?$",
+        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$",
         example = "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"
     )]
     pub url: String,

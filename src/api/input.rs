@@ -34,6 +34,29 @@ const WRITABLE: &[&str] = &[
 /// send back what it read.
 const READ_ONLY: &[&str] = &["id", "content_html", "created_at", "updated_at", "url"];
 
+/// Every member of `obj` that is not a field of an item (a patch may not name one either, even
+/// to remove it).
+pub fn unknown_fields(obj: &Map<String, Value>) -> Vec<FieldError> {
+    obj.keys()
+        .filter(|key| !WRITABLE.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()))
+        .map(|key| FieldError::new(key, "is not a field of a news item"))
+        .collect()
+}
+
+/// What a written link URL must look like: http(s), an ASCII host name (its last label starting
+/// with a letter; IDNs in punycode), an optional port, no user info, and printable ASCII after
+/// (anything else percent-encoded, as browsers copy URLs). The contract (`openapi.yaml`) states
+/// the same pattern; a test keeps the two equal.
+pub const LINK_URL_PATTERN: &str =
+    r"^https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\x21-\x7e]*)?$";
+
+fn is_link_url(text: &str) -> bool {
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(LINK_URL_PATTERN).expect("the link URL pattern compiles")
+    });
+    PATTERN.is_match(text) && Url::parse(text).is_ok_and(|url| is_web_url(&url))
+}
+
 /// Turns a document into an item ready to store. `current` is the item being replaced: its
 /// slug and publication date stay when the document omits them, so edits neither move the
 /// permalink nor re-date the item.
@@ -46,12 +69,7 @@ pub fn parse_item(
     let obj = doc
         .as_object()
         .ok_or_else(|| ApiError::MalformedBody("the body must be a JSON object".to_owned()))?;
-    let mut errors = Vec::new();
-    for key in obj.keys() {
-        if !WRITABLE.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()) {
-            errors.push(FieldError::new(key, "is not a field of a news item"));
-        }
-    }
+    let mut errors = unknown_fields(obj);
     let mut check = Fields {
         obj,
         errors: &mut errors,
@@ -284,14 +302,10 @@ impl<'a> Fields<'a, '_> {
                 ),
             };
             let url = match obj.get("url") {
-                Some(Value::String(u))
-                    if Url::parse(u.trim()).is_ok_and(|parsed| is_web_url(&parsed)) =>
-                {
-                    Some(u.trim().to_owned())
-                }
+                Some(Value::String(u)) if is_link_url(u) => Some(u.clone()),
                 _ => self.fail(
                     format!("{field}.url"),
-                    "must be an absolute http or https URL",
+                    "must be an absolute http or https URL with a host name",
                 ),
             };
             if let (Some(title), Some(url)) = (title, url) {

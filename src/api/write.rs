@@ -11,7 +11,7 @@ use crate::api::news::{ItemView, item_etag, item_response};
 use crate::auth::Editor;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::model::NewsItem;
-use crate::openapi::ItemInput;
+use crate::openapi::{ItemInput, ItemPatch};
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
 
@@ -99,7 +99,7 @@ pub async fn create(
     path = "/api/v1/news/{key}",
     operation_id = "replaceNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
     request_body(content = ItemInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated item", body = ItemView, headers(
@@ -134,8 +134,8 @@ pub async fn replace(
     path = "/api/v1/news/{key}",
     operation_id = "patchNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
-    request_body(content = ItemInput, content_type = "application/merge-patch+json", description = "RFC 7396: the fields to change; `null` removes a field (its default applies)"),
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
+    request_body(content = ItemPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated item", body = ItemView, headers(
             ("ETag" = String, description = "The new validator"),
@@ -160,10 +160,14 @@ pub async fn patch(
     key: web::Path<String>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    if !body.is_object() {
+    let Some(members) = body.as_object() else {
         return Err(ApiError::MalformedBody(
             "a merge patch for an item must be a JSON object".to_owned(),
         ));
+    };
+    let unknown = input::unknown_fields(members);
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
     }
     update(&state, &req, &editor, &key, &body, Update::MergePatch).await
 }
@@ -217,9 +221,10 @@ async fn update(
     path = "/api/v1/news/{key}",
     operation_id = "deleteNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, description = "Write only if the item still has this ETag (or `*`)")),
+    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
         )),
@@ -254,6 +259,9 @@ async fn edit<T>(
     mut write: impl AsyncFnMut(NewsItem) -> ApiResult<T>,
 ) -> ApiResult<T> {
     let pinned = req.headers().contains_key(header::IF_MATCH);
+    if pinned {
+        check_if_match_syntax(req)?;
+    }
     for _ in 0..ATTEMPTS {
         let current = state
             .store
@@ -269,6 +277,19 @@ async fn edit<T>(
         }
     }
     Err(ApiError::PreconditionFailed)
+}
+
+/// A present `If-Match` must be `*` or a non-empty list of entity tags: anything else is the
+/// client's mistake (400), not a version mismatch (412).
+fn check_if_match_syntax(req: &HttpRequest) -> ApiResult<()> {
+    match IfMatch::parse(req) {
+        Ok(IfMatch::Any) => Ok(()),
+        Ok(IfMatch::Items(tags)) if !tags.is_empty() => Ok(()),
+        _ => Err(ApiError::invalid(
+            "If-Match",
+            "must be `*` or a comma-separated list of entity tags",
+        )),
+    }
 }
 
 /// Whether `If-Match` lets a write to the representation tagged `etag` go ahead (RFC 9110

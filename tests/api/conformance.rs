@@ -68,3 +68,69 @@ async fn more_than_a_hundred_tags_or_links_are_rejected() {
         "nothing written"
     );
 }
+
+/// An empty or malformed `If-Match` is a bad request naming the header, not a version mismatch.
+#[tokio::test]
+async fn malformed_if_match_is_a_400_not_a_412() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for value in ["", "abc", "\"unterminated"] {
+        let response = app
+            .client
+            .patch(app.url("/api/v1/news/1"))
+            .bearer_auth(&token)
+            .header("content-type", "application/merge-patch+json")
+            .header("if-match", value)
+            .body(r#"{"summary": "changed"}"#)
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(response, 400).await;
+        assert_eq!(body["errors"][0]["field"], "If-Match", "{value:?}");
+    }
+    let item = app.get_json("/api/v1/news/1").await;
+    assert_eq!(item["summary"], serde_json::Value::Null, "nothing written");
+}
+
+/// A merge patch may only name fields of an item, even to remove them.
+#[tokio::test]
+async fn a_patch_naming_an_unknown_field_is_a_422() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let response = app
+        .client
+        .patch(app.url("/api/v1/news/1"))
+        .bearer_auth(&token)
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"": null, "colour": null}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, 422).await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+}
+
+/// Link URLs need a host name: the pattern the contract states is the one enforced.
+#[tokio::test]
+async fn link_urls_without_a_proper_host_are_rejected() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for url in [
+        "http://A*",
+        "http://user@example.org/",
+        "https://",
+        "ftp://example.org/",
+        " https://example.org/",
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/news"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "Links", "links": [{"title": "x", "url": url}]}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(response, 422).await;
+        assert_eq!(body["errors"][0]["field"], "links[0].url", "{url}");
+    }
+}

@@ -43,3 +43,14 @@ async fn the_contract_is_served_as_yaml_json_and_docs() {
         assert_eq!(app.get(asset).await.status(), 200, "{asset}");
     }
 }
+
+#[test]
+fn the_contract_states_the_link_url_rule_the_server_applies() {
+    use utoipa::OpenApi;
+    let spec: Value =
+        serde_json::from_str(&herald::openapi::ApiDoc::openapi().to_json().unwrap()).unwrap();
+    assert_eq!(
+        spec["components"]["schemas"]["LinkInput"]["properties"]["url"]["pattern"],
+        herald::api::input::LINK_URL_PATTERN
+    );
+}
