@@ -136,6 +136,7 @@ impl From<crate::store::StoreError> for ApiError {
                 ApiError::Conflict(FieldError::new(field, "is already taken by another item"))
             }
             StoreError::NotFound => ApiError::NotFound("no such news item".to_owned()),
+            StoreError::BadSearch(_) => ApiError::invalid("q", "cannot be searched for"),
             StoreError::Database(e) => ApiError::Internal(e.into()),
             StoreError::Other(e) => ApiError::Internal(e),
         }

@@ -3,6 +3,7 @@
 pub mod health;
 pub mod news;
 pub mod pages;
+pub mod tags;
 
 use actix_web::{HttpResponse, web};
 
@@ -16,19 +17,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .service(
-        web::scope("/api/v1").service(
-            web::scope("/news")
-                .service(
-                    web::resource("")
-                        .route(web::get().to(news::list))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/{key}")
-                        .route(web::get().to(news::get))
-                        .default_service(web::to(method_not_allowed)),
-                ),
-        ),
+        web::scope("/api/v1")
+            .service(
+                web::resource("/tags")
+                    .route(web::get().to(tags::list))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::scope("/news")
+                    .service(
+                        web::resource("")
+                            .route(web::get().to(news::list))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/{key}")
+                            .route(web::get().to(news::get))
+                            .default_service(web::to(method_not_allowed)),
+                    ),
+            ),
     )
     .service(
         web::resource("/news/{key}")
