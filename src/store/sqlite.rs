@@ -67,8 +67,9 @@ struct ItemRow {
     score: Option<f64>,
 }
 
-const ITEM_COLUMNS: &str = "id, guid, slug, title, summary, content_markdown, content_html, \
-                            status, published_at, created_at, updated_at";
+/// Qualified: list queries join tables that share some of these names.
+const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, i.content_markdown, \
+                            i.content_html, i.status, i.published_at, i.created_at, i.updated_at";
 
 fn timestamp(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()

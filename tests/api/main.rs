@@ -2,4 +2,5 @@
 
 mod helpers;
 mod read;
+mod search;
 mod seed;
