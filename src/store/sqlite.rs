@@ -374,6 +374,25 @@ async fn ids_by<'a>(
     Ok(rows.into_iter().collect())
 }
 
+/// Stored items by id, with their links and tags.
+async fn items_by_id<'a>(
+    conn: &mut SqliteConnection,
+    ids: impl Iterator<Item = &'a i64>,
+) -> StoreResult<HashMap<i64, NewsItem>> {
+    let ids = serde_json::to_string(&ids.collect::<Vec<_>>()).map_err(anyhow::Error::from)?;
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(ITEM_COLUMNS)
+        .push(" FROM news_items i WHERE i.id IN (SELECT value FROM json_each(")
+        .push_bind(ids)
+        .push("))");
+    let rows: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(attach(conn, rows)
+        .await?
+        .into_iter()
+        .map(|item| (item.id, item))
+        .collect())
+}
+
 /// Inserts new items with free slugs and unseen source keys, and their links and tags, with a
 /// handful of statements however many items there are.
 async fn insert_fresh(
@@ -697,7 +716,23 @@ impl Store for SqliteStore {
             insert_fresh(&mut tx, chunk, now).await?;
         }
         report.created += fresh.len();
+        // Re-imports mostly find items unchanged: compare against the stored items in one read.
+        let current = items_by_id(
+            &mut tx,
+            careful.iter().filter_map(|s| existing.get(&s.source_key)),
+        )
+        .await?;
+        let mut compared = HashSet::new();
         for sourced in careful {
+            if let Some(stored) = existing
+                .get(&sourced.source_key)
+                .and_then(|id| current.get(id))
+                && compared.insert(&sourced.source_key)
+                && same_content(stored, &sourced.item)
+            {
+                report.unchanged += 1;
+                continue;
+            }
             let existing: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
                     .bind(&sourced.source_key)
