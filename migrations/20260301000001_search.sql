@@ -9,6 +9,9 @@ CREATE VIRTUAL TABLE news_fts USING fts5 (
     content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- Buffer up to 32 MB of new postings per transaction before writing a segment: bulk imports
+-- write fewer, larger segments and merge less (a small write still buffers only what it adds).
+INSERT INTO news_fts (news_fts, rank) VALUES ('hashsize', 33554432);
 INSERT INTO news_fts (news_fts) VALUES ('rebuild');
 
 CREATE TRIGGER news_fts_after_insert AFTER INSERT ON news_items BEGIN

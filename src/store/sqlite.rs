@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
     Cursor, ImportReport, ItemKey, ListQuery, Page, Sort, SourcedItem, Store, StoreError,
@@ -691,75 +691,23 @@ impl Store for SqliteStore {
 
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {
         let mut report = ImportReport::default();
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        // Bulk imports are mostly new items with free slugs: those go in with a few multi-row
-        // statements. Anything else (updates, taken slugs, a key twice) takes the careful path,
-        // one item at a time, after them.
-        let existing = ids_by(&mut tx, "source_key", items.iter().map(|s| &s.source_key)).await?;
-        let taken = ids_by(&mut tx, "slug", items.iter().map(|s| &s.item.draft.slug)).await?;
-        let mut claimed_slugs = HashSet::new();
-        let mut claimed_keys = HashSet::new();
-        let (mut fresh, mut careful) = (Vec::new(), Vec::new());
-        for sourced in items {
-            let slug = &sourced.item.draft.slug;
-            if !existing.contains_key(&sourced.source_key)
-                && !taken.contains_key(slug)
-                && claimed_keys.insert(&sourced.source_key)
-                && claimed_slugs.insert(slug)
-            {
-                fresh.push(sourced);
-            } else {
-                careful.push(sourced);
-            }
-        }
-        for chunk in fresh.chunks(INSERT_CHUNK) {
-            insert_fresh(&mut tx, chunk, now).await?;
-        }
-        report.created += fresh.len();
-        // Re-imports mostly find items unchanged: compare against the stored items in one read.
-        let current = items_by_id(
-            &mut tx,
-            careful.iter().filter_map(|s| existing.get(&s.source_key)),
-        )
-        .await?;
-        let mut compared = HashSet::new();
-        for sourced in careful {
-            if let Some(stored) = existing
-                .get(&sourced.source_key)
-                .and_then(|id| current.get(id))
-                && compared.insert(&sourced.source_key)
-                && same_content(stored, &sourced.item)
-            {
-                report.unchanged += 1;
-                continue;
-            }
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
-                    .bind(&sourced.source_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut item = sourced.item.clone();
-            item.draft.slug = free_slug(&mut tx, &item.draft.slug, existing).await?;
-            match existing {
-                None => {
-                    insert_item(&mut tx, &item, Some(&sourced.source_key), now).await?;
-                    report.created += 1;
-                }
-                Some(id) => {
-                    let current = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    if same_content(&current, &item) {
-                        report.unchanged += 1;
-                    } else {
-                        update_item(&mut tx, id, &item, now).await?;
-                        report.updated += 1;
-                    }
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(report)
+        let mut conn = self.pool.acquire().await?;
+        // A bulk batch touches far more pages than the default 2 MB cache holds; the cache
+        // grows only while importing, then shrinks back for the reads this connection serves.
+        sqlx::query("PRAGMA cache_size = -131072")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA mmap_size = 4294967296")
+            .execute(&mut *conn)
+            .await?;
+        let result = import_batch(&mut conn, items, now, &mut report).await;
+        sqlx::query("PRAGMA cache_size = -2000")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA mmap_size = 0")
+            .execute(&mut *conn)
+            .await?;
+        result.map(|()| report)
     }
 
     async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
@@ -802,6 +750,84 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(bodies.len() as u64)
     }
+}
+
+/// One import in one transaction; see [`Store::import`].
+async fn import_batch(
+    conn: &mut SqliteConnection,
+    items: &[SourcedItem],
+    now: DateTime<Utc>,
+    report: &mut ImportReport,
+) -> StoreResult<()> {
+    let mut tx = conn.begin_with(BEGIN_WRITE).await?;
+    // Bulk imports are mostly new items with free slugs: those go in with a few multi-row
+    // statements. Anything else (updates, taken slugs, a key twice) takes the careful path,
+    // one item at a time, after them.
+    let existing = ids_by(&mut tx, "source_key", items.iter().map(|s| &s.source_key)).await?;
+    let taken = ids_by(&mut tx, "slug", items.iter().map(|s| &s.item.draft.slug)).await?;
+    let mut claimed_slugs = HashSet::new();
+    let mut claimed_keys = HashSet::new();
+    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
+    for sourced in items {
+        let slug = &sourced.item.draft.slug;
+        if !existing.contains_key(&sourced.source_key)
+            && !taken.contains_key(slug)
+            && claimed_keys.insert(&sourced.source_key)
+            && claimed_slugs.insert(slug)
+        {
+            fresh.push(sourced);
+        } else {
+            careful.push(sourced);
+        }
+    }
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        insert_fresh(&mut tx, chunk, now).await?;
+    }
+    report.created += fresh.len();
+    // Re-imports mostly find items unchanged: compare against the stored items in one read.
+    let current = items_by_id(
+        &mut tx,
+        careful.iter().filter_map(|s| existing.get(&s.source_key)),
+    )
+    .await?;
+    let mut compared = HashSet::new();
+    for sourced in careful {
+        if let Some(stored) = existing
+            .get(&sourced.source_key)
+            .and_then(|id| current.get(id))
+            && compared.insert(&sourced.source_key)
+            && same_content(stored, &sourced.item)
+        {
+            report.unchanged += 1;
+            continue;
+        }
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
+                .bind(&sourced.source_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut item = sourced.item.clone();
+        item.draft.slug = free_slug(&mut tx, &item.draft.slug, existing).await?;
+        match existing {
+            None => {
+                insert_item(&mut tx, &item, Some(&sourced.source_key), now).await?;
+                report.created += 1;
+            }
+            Some(id) => {
+                let current = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if same_content(&current, &item) {
+                    report.unchanged += 1;
+                } else {
+                    update_item(&mut tx, id, &item, now).await?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether an import would change nothing a reader can see.
