@@ -34,7 +34,8 @@ echo "== input: $(du -h "$JSONL" | cut -f1) of JSON Lines"
 
 export DATABASE_URL="sqlite://$DB"
 export HERALD_PUBLIC_URL="$BASE/"
-export RUST_LOG=warn
+# sqlx warns about every statement over a second; a 1,000-row INSERT under load is one.
+export RUST_LOG=warn,sqlx::query=error
 
 if [[ "${KEEP_DB:-0}" != 1 || ! -s "$DB" ]]; then
     rm -f "$DB" "$DB-wal" "$DB-shm"

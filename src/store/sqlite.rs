@@ -193,46 +193,56 @@ fn effective_sort(query: &ListQuery) -> Sort {
     }
 }
 
-/// The one SQL text behind `list`, its count and its plan. Whichever table drives the query
-/// (the full-text index, a tag, or items by date) is joined to the rest by primary key, and
-/// every filter on `published_at` becomes a single index range.
+/// The one SQL text behind `list`, its count and its plan, in two steps. The inner query finds
+/// the page's keys using indexes alone: whichever drives it (the full-text index, a tag's rows,
+/// or items by date) carries each item's status and date, so skipped items are never read. The
+/// outer query then reads just the page's rows. (Item rows are wide, and SQLite stores a row's
+/// date after its bodies, so reading the date from the row would read whole bodies.)
 fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sqlite> {
     let sort = effective_sort(query);
+    let searching = !query.search.is_empty();
+    let mut extra_tags = query.tags.iter();
+    let first_tag = if searching { None } else { extra_tags.next() };
+    let keys = if first_tag.is_some() {
+        &TAG_KEYS
+    } else {
+        &ITEM_KEYS
+    };
     let mut qb = QueryBuilder::new(prefix);
     match select {
         Select::Page => {
-            qb.push("SELECT ")
-                .push(ITEM_COLUMNS)
-                .push(if query.search.is_empty() {
-                    ", NULL AS score"
-                } else {
-                    ", herald_rank(news_fts) AS score"
-                });
+            let score = if searching { RANK } else { "NULL" };
+            qb.push("SELECT ").push(ITEM_COLUMNS).push(format_args!(
+                ", k.score AS score FROM (SELECT {} AS id, {score} AS score",
+                keys.id
+            ));
         }
         Select::Count => {
             qb.push("SELECT count(*)");
         }
     }
-    let mut extra_tags = query.tags.iter();
-    let keys = if !query.search.is_empty() {
-        // CROSS JOIN pins the full-text index as the outer loop: walking items by date and
-        // probing the index per row would read the whole table for a rare word.
-        qb.push(" FROM news_fts CROSS JOIN news_items i ON i.id = news_fts.rowid")
-            .push(" WHERE news_fts MATCH ")
-            .push_bind(fts::match_expression(&query.search));
-        &ITEM_KEYS
-    } else if let Some(first) = extra_tags.next() {
-        qb.push(" FROM news_tags t CROSS JOIN news_items i ON i.id = t.item_id WHERE t.tag = ")
+    if searching {
+        // CROSS JOIN pins the full-text index as the outer loop (walking items by date and
+        // probing the index per row would read the whole table for a rare word); the narrow
+        // index answers status and date without touching the rows.
+        qb.push(
+            " FROM news_fts CROSS JOIN news_items i INDEXED BY news_items_keys \
+             ON i.id = news_fts.rowid WHERE news_fts MATCH ",
+        )
+        .push_bind(fts::match_expression(&query.search));
+    } else if let Some(first) = first_tag {
+        qb.push(" FROM news_tags t WHERE t.tag = ")
             .push_bind(first.clone());
-        &TAG_KEYS
     } else {
         qb.push(" FROM news_items i WHERE 1 = 1");
-        &ITEM_KEYS
-    };
+    }
     for tag in extra_tags {
-        qb.push(" AND EXISTS (SELECT 1 FROM news_tags x WHERE x.item_id = i.id AND x.tag = ")
-            .push_bind(tag.clone())
-            .push(")");
+        qb.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM news_tags x WHERE x.item_id = {} AND x.tag = ",
+            keys.id
+        ))
+        .push_bind(tag.clone())
+        .push(")");
     }
     let mut range = DateRange::default();
     push_status(&mut qb, keys, query.visibility, &mut range);
@@ -283,9 +293,23 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
             Sort::Oldest => qb.push(format_args!(" ORDER BY {} ASC, {} ASC", keys.date, keys.id)),
             Sort::Relevance => qb.push(" ORDER BY score DESC, i.id DESC"),
         };
-        qb.push(" LIMIT ").push_bind(i64::from(query.limit) + 1);
+        qb.push(" LIMIT ")
+            .push_bind(i64::from(query.limit) + 1)
+            .push(") k CROSS JOIN news_items i ON i.id = k.id");
     }
     qb
+}
+
+/// Puts a page's rows in the order of its sort (the outer join of [`list_sql`] promises none).
+fn order_rows(rows: &mut [ItemRow], sort: Sort) {
+    match sort {
+        Sort::Newest => rows.sort_by(|a, b| (b.published_at, b.id).cmp(&(a.published_at, a.id))),
+        Sort::Oldest => rows.sort_by(|a, b| (a.published_at, a.id).cmp(&(b.published_at, b.id))),
+        Sort::Relevance => rows.sort_by(|a, b| {
+            let (x, y) = (a.score.unwrap_or_default(), b.score.unwrap_or_default());
+            y.total_cmp(&x).then(b.id.cmp(&a.id))
+        }),
+    }
 }
 
 /// FTS5 reports query syntax it cannot read as an error; Herald quotes every term so this
@@ -637,6 +661,7 @@ impl Store for SqliteStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(map_search)?;
+        order_rows(&mut rows, effective_sort(query));
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
         let next = match rows.last() {
