@@ -303,8 +303,8 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
 /// Puts a page's rows in the order of its sort (the outer join of [`list_sql`] promises none).
 fn order_rows(rows: &mut [ItemRow], sort: Sort) {
     match sort {
-        Sort::Newest => rows.sort_by(|a, b| (b.published_at, b.id).cmp(&(a.published_at, a.id))),
-        Sort::Oldest => rows.sort_by(|a, b| (a.published_at, a.id).cmp(&(b.published_at, b.id))),
+        Sort::Newest => rows.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.id))),
+        Sort::Oldest => rows.sort_by_key(|r| (r.published_at, r.id)),
         Sort::Relevance => rows.sort_by(|a, b| {
             let (x, y) = (a.score.unwrap_or_default(), b.score.unwrap_or_default());
             y.total_cmp(&x).then(b.id.cmp(&a.id))
