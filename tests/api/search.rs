@@ -386,6 +386,12 @@ async fn fields_picks_the_keys_of_each_item() {
     assert_eq!(item.len(), 2);
     assert_eq!(item["tags"], full["items"][0]["tags"]);
     assert_eq!(item["url"], full["items"][0]["url"]);
+    // Every field an item has can be picked, and picking them all is the full item.
+    let all = herald::api::news::ITEM_FIELDS.join(",");
+    let everything = app
+        .get_json(&format!("/api/v1/news?limit=1&fields={all}"))
+        .await;
+    assert_eq!(everything["items"][0], full["items"][0]);
 }
 
 #[tokio::test]
