@@ -85,6 +85,9 @@ pub const ITEM_FIELDS: [&str; 13] = [
 /// bound on the work one request can ask of the index.
 pub const MAX_QUERY_CHARS: usize = 500;
 pub const MAX_QUERY_TERMS: usize = 16;
+/// A one- or two-letter prefix matches most of the vocabulary: over a million items it takes
+/// seconds, so it is refused rather than allowed to tie up the database.
+pub const MIN_PREFIX_CHARS: usize = 3;
 
 /// The list parameters, parsed from the raw query string so repeated keys (`tag`) survive and
 /// every bad value is reported by name. Shared by every list-shaped endpoint (JSON and feeds):
@@ -156,6 +159,17 @@ impl ListParams {
                         return Err(ApiError::invalid(
                             "q",
                             "has no letters or digits to search for",
+                        ));
+                    }
+                    if params.search.iter().any(|t| {
+                        t.prefix
+                            && t.words.last().map_or(0, |w| w.chars().count()) < MIN_PREFIX_CHARS
+                    }) {
+                        return Err(ApiError::invalid(
+                            "q",
+                            format!(
+                                "a prefix search needs at least {MIN_PREFIX_CHARS} letters before `*`"
+                            ),
                         ));
                     }
                 }
