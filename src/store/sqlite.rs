@@ -855,6 +855,14 @@ async fn import_batch(
     Ok(())
 }
 
+/// Tags are a set: the store hands them back sorted, a source may list them in any order.
+fn same_tags(stored: &[String], given: &[String]) -> bool {
+    let mut given: Vec<&String> = given.iter().collect();
+    given.sort();
+    given.dedup();
+    stored.iter().eq(given)
+}
+
 /// Whether an import would change nothing a reader can see.
 fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
     let d = &item.draft;
@@ -866,5 +874,5 @@ fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && current.status == d.status
         && current.published_at == d.published_at
         && current.links == d.links
-        && current.tags == d.tags
+        && same_tags(&current.tags, &d.tags)
 }
