@@ -29,7 +29,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Import a Jekyll news page, or every `*.md` page in a folder. Re-importing updates in place.
+    /// Import a Jekyll news page, every `*.md` page in a folder, or a JSON Lines file (`.jsonl`,
+    /// one item per line, for bulk imports). Re-importing updates in place.
     Import {
         #[command(flatten)]
         db: DatabaseArgs,

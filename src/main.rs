@@ -49,15 +49,19 @@ async fn main() -> anyhow::Result<()> {
                 },
             };
             startup::ensure_render_base(&store, &base).await?;
+            let started = std::time::Instant::now();
             let report = import::import_path(&store, &path, &base, SystemClock.now())
                 .await
                 .with_context(|| format!("importing {}", path.display()))?;
+            let secs = started.elapsed().as_secs_f64();
+            let total = report.created + report.updated + report.unchanged;
             println!(
-                "imported {}: {} created, {} updated, {} unchanged",
+                "imported {}: {} created, {} updated, {} unchanged in {secs:.1} s ({:.0} items/s)",
                 path.display(),
                 report.created,
                 report.updated,
-                report.unchanged
+                report.unchanged,
+                total as f64 / secs.max(1e-9),
             );
         }
         Command::Token(command) => token(command).await?,

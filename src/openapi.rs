@@ -27,10 +27,13 @@ use crate::api;
         api::write::patch,
         api::write::delete,
         api::health::healthz,
+        api::tags::list,
     ),
     components(schemas(
         api::news::ItemView,
-        api::news::ListBody,
+        NewsPage,
+        api::tags::TagsBody,
+        api::tags::TagView,
         crate::model::Link,
         crate::error::Problem,
         crate::error::FieldError,
@@ -40,7 +43,7 @@ use crate::api;
         Tag,
         api::health::Health,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &PartialItems),
     tags(
         (name = "news", description = "News items as JSON"),
         (name = "operations", description = "Health and the contract itself"),
@@ -60,6 +63,49 @@ impl Modify for BearerAuth {
                 .to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// A page of items, newest first unless `sort` says otherwise.
+#[derive(Serialize, ToSchema)]
+pub struct NewsPage {
+    /// Whole items, or only the keys `fields` asked for.
+    #[schema(value_type = Vec<PartialItem>)]
+    items: Vec<()>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+    /// The number of matches, with `count=true` only.
+    #[schema(minimum = 0)]
+    total: Option<i64>,
+}
+
+/// Stands for `PartialItem` in `NewsPage`; [`PartialItems`] defines it.
+#[derive(ToSchema)]
+struct PartialItem;
+
+/// `PartialItem` is `Item` with no key required (a list with `fields` returns some keys only).
+/// Derived here from `Item`, so the two never drift.
+struct PartialItems;
+
+impl Modify for PartialItems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(item))) = components.schemas.get("Item") {
+            let mut partial = item.clone();
+            partial.required.clear();
+            partial.description = Some(
+                "An item as `fields` shaped it: the keys of `Item`, each present only if asked for \
+                 (all of them when `fields` is omitted)."
+                    .to_owned(),
+            );
+            partial.example = None;
+            components
+                .schemas
+                .insert("PartialItem".to_owned(), RefOr::T(Schema::Object(partial)));
+        }
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn prepare_store(
     store.migrate().await?;
     ensure_render_base(store, public_url).await?;
     if let Some(seed) = &settings.seed_dir
-        && store.count_items().await? == 0
+        && !store.has_items().await?
     {
         if seed.exists() {
             let report = import::import_path(store, seed, public_url, clock.now()).await?;

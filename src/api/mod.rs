@@ -5,6 +5,7 @@ pub mod health;
 pub mod input;
 pub mod news;
 pub mod pages;
+pub mod tags;
 pub mod write;
 
 use actix_web::middleware::from_fn;
@@ -21,43 +22,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(not_allowed("GET, HEAD")),
     )
     .service(
-        web::scope("/api/v1").service(
-            web::scope("/news")
-                .app_data(write::json_config())
-                .app_data(write::payload_config())
-                .service(
-                    web::resource("")
-                        .route(web::get().to(news::list))
-                        .route(web::head().to(news::list))
-                        .route(
-                            web::post()
-                                .to(write::create)
-                                .wrap(from_fn(auth::require_editor)),
-                        )
-                        .default_service(not_allowed("GET, HEAD, POST")),
-                )
-                .service(
-                    web::resource("/{key}")
-                        .route(web::get().to(news::get))
-                        .route(web::head().to(news::get))
-                        .route(
-                            web::put()
-                                .to(write::replace)
-                                .wrap(from_fn(auth::require_editor)),
-                        )
-                        .route(
-                            web::patch()
-                                .to(write::patch)
-                                .wrap(from_fn(auth::require_editor)),
-                        )
-                        .route(
-                            web::delete()
-                                .to(write::delete)
-                                .wrap(from_fn(auth::require_editor)),
-                        )
-                        .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
-                ),
-        ),
+        web::scope("/api/v1")
+            .service(
+                web::resource("/tags")
+                    .route(web::get().to(tags::list))
+                    .route(web::head().to(tags::list))
+                    .default_service(not_allowed("GET, HEAD")),
+            )
+            .service(
+                web::scope("/news")
+                    .app_data(write::json_config())
+                    .app_data(write::payload_config())
+                    .service(
+                        web::resource("")
+                            .route(web::get().to(news::list))
+                            .route(web::head().to(news::list))
+                            .route(
+                                web::post()
+                                    .to(write::create)
+                                    .wrap(from_fn(auth::require_editor)),
+                            )
+                            .default_service(not_allowed("GET, HEAD, POST")),
+                    )
+                    .service(
+                        web::resource("/{key}")
+                            .route(web::get().to(news::get))
+                            .route(web::head().to(news::get))
+                            .route(
+                                web::put()
+                                    .to(write::replace)
+                                    .wrap(from_fn(auth::require_editor)),
+                            )
+                            .route(
+                                web::patch()
+                                    .to(write::patch)
+                                    .wrap(from_fn(auth::require_editor)),
+                            )
+                            .route(
+                                web::delete()
+                                    .to(write::delete)
+                                    .wrap(from_fn(auth::require_editor)),
+                            )
+                            .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
+                    ),
+            ),
     )
     .service(
         web::resource("/news/{key}")

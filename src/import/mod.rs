@@ -2,6 +2,7 @@
 //! [`SourcedItem`]s whose source keys make re-imports update rather than duplicate.
 
 pub mod jekyll;
+pub mod jsonl;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -69,13 +70,84 @@ pub fn pages(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Imports every page at `path` (file or folder), each page in one transaction.
+/// Items per transaction in a bulk import: large enough that commits are rare, small enough
+/// that a batch is a few megabytes.
+const BULK_BATCH: usize = 2000;
+
+fn is_jsonl(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "jsonl" || e == "ndjson")
+}
+
+fn add(total: &mut ImportReport, report: ImportReport) {
+    total.created += report.created;
+    total.updated += report.updated;
+    total.unchanged += report.unchanged;
+}
+
+/// Imports a JSON Lines file ([`jsonl`]) in transactions of [`BULK_BATCH`] items, with a
+/// progress bar on a terminal. A bad line stops the import there; the batches before it are
+/// committed, and running the import again after fixing the line finishes the job.
+pub async fn import_jsonl(
+    store: &DynStore,
+    path: &Path,
+    base: &Url,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ImportReport> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata()?.len();
+    let progress =
+        indicatif::ProgressBar::new(size).with_style(indicatif::ProgressStyle::with_template(
+            "{wide_bar} {bytes}/{total_bytes} {elapsed} eta {eta} {msg}",
+        )?);
+    // Parsing and rendering Markdown run on their own thread while the store writes the
+    // previous batch.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<(Vec<SourcedItem>, u64)>>(2);
+    let base_owned = base.clone();
+    let reader = std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let (mut line, mut bytes) = (0, 0);
+        loop {
+            let batch =
+                jsonl::read_batch(&mut reader, BULK_BATCH, &base_owned, &mut line, &mut bytes);
+            let done = matches!(&batch, Ok(b) if b.is_empty()) || batch.is_err();
+            if tx.blocking_send(batch.map(|b| (b, bytes))).is_err() || done {
+                return;
+            }
+        }
+    });
+    let mut total = ImportReport::default();
+    let mut items = 0usize;
+    while let Some(batch) = rx.recv().await {
+        let (batch, bytes) = batch?;
+        if batch.is_empty() {
+            break;
+        }
+        items += batch.len();
+        add(&mut total, store.import(&batch, now).await?);
+        progress.set_position(bytes);
+        progress.set_message(format!("{items} items"));
+    }
+    progress.finish_and_clear();
+    drop(rx);
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+    Ok(total)
+}
+
+/// Imports every page at `path` (file or folder), each page in one transaction; a `.jsonl`
+/// file is a bulk import ([`import_jsonl`]).
 pub async fn import_path(
     store: &DynStore,
     path: &Path,
     base: &Url,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ImportReport> {
+    if path.is_file() && is_jsonl(path) {
+        return import_jsonl(store, path, base, now).await;
+    }
     let mut total = ImportReport::default();
     for page in pages(path)? {
         let text = std::fs::read_to_string(&page)
@@ -86,10 +158,7 @@ pub async fn import_path(
             .unwrap_or("page")
             .to_owned();
         let items = from_jekyll(&text, &stem, base)?;
-        let report = store.import(&items, now).await?;
-        total.created += report.created;
-        total.updated += report.updated;
-        total.unchanged += report.unchanged;
+        add(&mut total, store.import(&items, now).await?);
     }
     Ok(total)
 }

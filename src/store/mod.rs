@@ -1,6 +1,7 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+mod fts;
 mod sqlite;
 
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub enum StoreError {
     /// The item changed since the caller read the version it based its write on.
     #[error("the item changed since it was read")]
     Stale,
+    /// The search text could not be turned into a query.
+    #[error("unusable search: {0}")]
+    BadSearch(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -33,7 +37,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Who is asking decides which items exist for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Visibility {
     /// Published and due at `now`: what anonymous readers and feeds see.
     Public { now: DateTime<Utc> },
@@ -42,40 +46,116 @@ pub enum Visibility {
     /// Published but not yet due at `now` (authenticated).
     Scheduled { now: DateTime<Utc> },
     /// Everything (authenticated look-ups by id).
+    #[default]
     All,
 }
 
-/// Keyset position: the sort key of the last item of the previous page.
+/// The order of a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (`-published_at`), id breaking ties.
+    #[default]
+    Newest,
+    /// Oldest first (`published_at`), id breaking ties.
+    Oldest,
+    /// Best match first, id breaking ties; only with a text search.
+    Relevance,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "-published_at" => Some(Sort::Newest),
+            "published_at" => Some(Sort::Oldest),
+            "relevance" => Some(Sort::Relevance),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "-published_at",
+            Sort::Oldest => "published_at",
+            Sort::Relevance => "relevance",
+        }
+    }
+
+    fn code(self) -> char {
+        match self {
+            Sort::Newest => 'n',
+            Sort::Oldest => 'o',
+            Sort::Relevance => 'r',
+        }
+    }
+
+    fn from_code(c: &str) -> Option<Self> {
+        match c {
+            "n" => Some(Sort::Newest),
+            "o" => Some(Sort::Oldest),
+            "r" => Some(Sort::Relevance),
+            _ => None,
+        }
+    }
+}
+
+/// Keyset position: the sort key of the last item of the previous page, and the sort it belongs
+/// to (a position in one order means nothing in another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    pub published_at: i64,
+    pub sort: Sort,
+    /// `published_at` for the date orders; the bits of the relevance score for [`Sort::Relevance`]
+    /// (kept as bits so the next page compares against exactly the same float).
+    pub key: i64,
     pub id: i64,
 }
 
 impl Cursor {
-    pub fn of(item: &NewsItem) -> Self {
+    pub fn by_date(sort: Sort, published_at: i64, id: i64) -> Self {
         Self {
-            published_at: item.published_at.timestamp(),
-            id: item.id,
+            sort,
+            key: published_at,
+            id,
         }
     }
 
-    /// Opaque to clients: base64url of `v1:<published_at>:<id>`.
+    pub fn by_score(score: f64, id: i64) -> Self {
+        Self {
+            sort: Sort::Relevance,
+            key: score.to_bits() as i64,
+            id,
+        }
+    }
+
+    pub fn score(&self) -> f64 {
+        f64::from_bits(self.key as u64)
+    }
+
+    /// Opaque to clients: base64url of `v2:<sort>:<key>:<id>`.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("v1:{}:{}", self.published_at, self.id))
+        URL_SAFE_NO_PAD.encode(format!("v2:{}:{}:{}", self.sort.code(), self.key, self.id))
     }
 
     pub fn decode(s: &str) -> Option<Self> {
         let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
         let text = std::str::from_utf8(&raw).ok()?;
-        let mut parts = text.strip_prefix("v1:")?.split(':');
-        let published_at = parts.next()?.parse().ok()?;
+        let mut parts = text.strip_prefix("v2:")?.split(':');
+        let sort = Sort::from_code(parts.next()?)?;
+        let key = parts.next()?.parse().ok()?;
         let id = parts.next()?.parse().ok()?;
-        parts.next().is_none().then_some(Self { published_at, id })
+        parts.next().is_none().then_some(Self { sort, key, id })
     }
 }
 
-#[derive(Debug, Clone)]
+/// One thing to look for in a text search: a word, or a phrase of words in order; a prefix
+/// term also matches words that start with its last word. Store-neutral: each store renders it
+/// in its own query syntax, so user input never reaches a query language unquoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerm {
+    pub words: Vec<String>,
+    pub prefix: bool,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub visibility: Visibility,
     /// Page size; the store fetches one more to know whether another page follows.
@@ -83,12 +163,28 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     /// Every tag given must be on the item.
     pub tags: Vec<String>,
+    /// Every term must match the title, summary or body.
+    pub search: Vec<SearchTerm>,
+    /// Inclusive bounds on `published_at`.
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub sort: Sort,
+    /// Also count every match (one more query).
+    pub count: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Page {
     pub items: Vec<NewsItem>,
     pub next: Option<Cursor>,
+    /// Present when the query asked for a count.
+    pub total: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
 }
 
 /// How to address one item.
@@ -166,7 +262,14 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
     async fn count_items(&self) -> StoreResult<i64>;
+    /// Whether any item exists; cheap at any size (start-up asks it).
+    async fn has_items(&self) -> StoreResult<bool>;
     async fn list(&self, query: &ListQuery) -> StoreResult<Page>;
+    /// The database's plan for [`Store::list`]'s main query, one line per step, so tests can
+    /// lock in index use.
+    async fn explain_list(&self, query: &ListQuery) -> StoreResult<Vec<String>>;
+    /// Every tag with the number of items carrying it that `visibility` lets through.
+    async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>>;
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
     /// Creates or updates items by source key, all in one transaction.
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
@@ -222,12 +325,24 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor {
-            published_at: 1_519_862_400,
-            id: 42,
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        for bad in ["", "abc", "!!!!", "djE6eDp5", "djE6MQ"] {
+        for c in [
+            Cursor::by_date(Sort::Newest, 1_519_862_400, 42),
+            Cursor::by_date(Sort::Oldest, -5, 1),
+            Cursor::by_score(12.375_000_000_001, 7),
+            Cursor::by_score(f64::MIN_POSITIVE, 8),
+        ] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::by_score(0.1 + 0.2, 1).score(), 0.1 + 0.2);
+        for bad in [
+            "",
+            "abc",
+            "!!!!",
+            "djE6eDp5",
+            "djE6MQ",
+            "djI6eDoxOjI",
+            "djI6bjoxOjI6Mw",
+        ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
     }

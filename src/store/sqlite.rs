@@ -1,6 +1,6 @@
 //! The embedded default: one SQLite file in WAL mode.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
-    ActiveToken, ImportReport, ItemKey, ListQuery, Page, SourcedItem, Store, StoreError,
-    StoreResult, TokenInfo, Visibility, WriteItem,
+    ActiveToken, Cursor, ImportReport, ItemKey, ListQuery, Page, Sort, SourcedItem, Store,
+    StoreError, StoreResult, TagCount, TokenInfo, Visibility, WriteItem, fts,
 };
 use crate::model::{Link, NewsItem, Status};
 
@@ -35,6 +35,14 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    // SAFETY: the locked handle keeps the connection's worker off it meanwhile.
+                    unsafe { fts::register(handle.as_raw_handle()) }
+                        .map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })
@@ -54,10 +62,14 @@ struct ItemRow {
     published_at: i64,
     created_at: i64,
     updated_at: i64,
+    /// The relevance score, when the row came from a text search.
+    #[sqlx(default)]
+    score: Option<f64>,
 }
 
-const ITEM_COLUMNS: &str = "id, guid, slug, title, summary, content_markdown, content_html, \
-                            status, published_at, created_at, updated_at";
+/// Qualified: list queries join tables that share some of these names.
+const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, i.content_markdown, \
+                            i.content_html, i.status, i.published_at, i.created_at, i.updated_at";
 
 fn timestamp(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
@@ -85,20 +97,230 @@ impl ItemRow {
 
 /// Adds the visibility condition (the WHERE clause is already open).
 fn push_visibility(qb: &mut QueryBuilder<Sqlite>, visibility: Visibility) {
+    let mut range = DateRange::default();
+    push_status(qb, &ITEM_KEYS, visibility, &mut range);
+    range.push(qb, &ITEM_KEYS);
+}
+
+/// The columns that carry an item's status, date and id in a list query: the item row itself,
+/// or the copies in `news_tags` when a tag drives the query (so one index range serves it).
+struct Keys {
+    status: &'static str,
+    date: &'static str,
+    id: &'static str,
+}
+
+const ITEM_KEYS: Keys = Keys {
+    status: "i.status",
+    date: "i.published_at",
+    id: "i.id",
+};
+
+const TAG_KEYS: Keys = Keys {
+    status: "t.status",
+    date: "t.published_at",
+    id: "t.item_id",
+};
+
+/// Inclusive bounds on `published_at`, merged from visibility, `since`/`until` and the cursor
+/// so the index sees one range instead of several overlapping ones.
+#[derive(Default)]
+struct DateRange {
+    lower: Option<i64>,
+    upper: Option<i64>,
+}
+
+impl DateRange {
+    fn at_least(&mut self, t: i64) {
+        self.lower = Some(self.lower.map_or(t, |l| l.max(t)));
+    }
+
+    fn at_most(&mut self, t: i64) {
+        self.upper = Some(self.upper.map_or(t, |u| u.min(t)));
+    }
+
+    fn push(&self, qb: &mut QueryBuilder<Sqlite>, keys: &Keys) {
+        if let Some(lower) = self.lower {
+            qb.push(format_args!(" AND {} >= ", keys.date))
+                .push_bind(lower);
+        }
+        if let Some(upper) = self.upper {
+            qb.push(format_args!(" AND {} <= ", keys.date))
+                .push_bind(upper);
+        }
+    }
+}
+
+fn push_status(
+    qb: &mut QueryBuilder<Sqlite>,
+    keys: &Keys,
+    visibility: Visibility,
+    range: &mut DateRange,
+) {
     match visibility {
         Visibility::Public { now } => {
-            qb.push(" AND i.status = 'published' AND i.published_at <= ")
-                .push_bind(now.timestamp());
+            qb.push(format_args!(" AND {} = 'published'", keys.status));
+            range.at_most(now.timestamp());
         }
         Visibility::Scheduled { now } => {
-            qb.push(" AND i.status = 'published' AND i.published_at > ")
-                .push_bind(now.timestamp());
+            qb.push(format_args!(" AND {} = 'published'", keys.status));
+            range.at_least(now.timestamp() + 1);
         }
         Visibility::Drafts => {
-            qb.push(" AND i.status = 'draft'");
+            qb.push(format_args!(" AND {} = 'draft'", keys.status));
         }
         Visibility::All => {}
     }
+}
+
+/// What a list query selects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Select {
+    /// A page of items, with the relevance score when searching.
+    Page,
+    /// The number of matches (no cursor, order or limit).
+    Count,
+}
+
+const RANK: &str = "herald_rank(news_fts)";
+
+/// The sort a query really runs: relevance needs a search to rank by.
+fn effective_sort(query: &ListQuery) -> Sort {
+    if query.sort == Sort::Relevance && query.search.is_empty() {
+        Sort::Newest
+    } else {
+        query.sort
+    }
+}
+
+/// The one SQL text behind `list`, its count and its plan, in two steps. The inner query finds
+/// the page's keys using indexes alone: whichever drives it (the full-text index, a tag's rows,
+/// or items by date) carries each item's status and date, so skipped items are never read. The
+/// outer query then reads just the page's rows. (Item rows are wide, and SQLite stores a row's
+/// date after its bodies, so reading the date from the row would read whole bodies.)
+fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sqlite> {
+    let sort = effective_sort(query);
+    let searching = !query.search.is_empty();
+    let mut extra_tags = query.tags.iter();
+    let first_tag = if searching { None } else { extra_tags.next() };
+    let keys = if first_tag.is_some() {
+        &TAG_KEYS
+    } else {
+        &ITEM_KEYS
+    };
+    let mut qb = QueryBuilder::new(prefix);
+    match select {
+        Select::Page => {
+            let score = if searching { RANK } else { "NULL" };
+            qb.push("SELECT ").push(ITEM_COLUMNS).push(format_args!(
+                ", k.score AS score FROM (SELECT {} AS id, {score} AS score",
+                keys.id
+            ));
+        }
+        Select::Count => {
+            qb.push("SELECT count(*)");
+        }
+    }
+    if searching {
+        // CROSS JOIN pins the full-text index as the outer loop (walking items by date and
+        // probing the index per row would read the whole table for a rare word); the narrow
+        // index answers status and date without touching the rows.
+        qb.push(
+            " FROM news_fts CROSS JOIN news_items i INDEXED BY news_items_keys \
+             ON i.id = news_fts.rowid WHERE news_fts MATCH ",
+        )
+        .push_bind(fts::match_expression(&query.search));
+    } else if let Some(first) = first_tag {
+        qb.push(" FROM news_tags t WHERE t.tag = ")
+            .push_bind(first.clone());
+    } else {
+        qb.push(" FROM news_items i WHERE 1 = 1");
+    }
+    for tag in extra_tags {
+        qb.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM news_tags x WHERE x.item_id = {} AND x.tag = ",
+            keys.id
+        ))
+        .push_bind(tag.clone())
+        .push(")");
+    }
+    let mut range = DateRange::default();
+    push_status(&mut qb, keys, query.visibility, &mut range);
+    if let Some(since) = query.since {
+        // Whole seconds are stored: a bound with a fraction rounds inwards.
+        let secs = since.timestamp() + i64::from(since.timestamp_subsec_nanos() > 0);
+        range.at_least(secs);
+    }
+    if let Some(until) = query.until {
+        range.at_most(until.timestamp());
+    }
+    let after = query.after.filter(|_| select == Select::Page);
+    match (after, sort) {
+        (Some(c), Sort::Newest) => {
+            range.at_most(c.key);
+            qb.push(format_args!(" AND ({} < ", keys.date))
+                .push_bind(c.key)
+                .push(format_args!(" OR {} < ", keys.id))
+                .push_bind(c.id)
+                .push(")");
+        }
+        (Some(c), Sort::Oldest) => {
+            range.at_least(c.key);
+            qb.push(format_args!(" AND ({} > ", keys.date))
+                .push_bind(c.key)
+                .push(format_args!(" OR {} > ", keys.id))
+                .push_bind(c.id)
+                .push(")");
+        }
+        (Some(c), Sort::Relevance) => {
+            qb.push(format_args!(" AND ({RANK} < "))
+                .push_bind(c.score())
+                .push(format_args!(" OR ({RANK} = "))
+                .push_bind(c.score())
+                .push(" AND i.id < ")
+                .push_bind(c.id)
+                .push("))");
+        }
+        (None, _) => {}
+    }
+    range.push(&mut qb, keys);
+    if select == Select::Page {
+        match sort {
+            Sort::Newest => qb.push(format_args!(
+                " ORDER BY {} DESC, {} DESC",
+                keys.date, keys.id
+            )),
+            Sort::Oldest => qb.push(format_args!(" ORDER BY {} ASC, {} ASC", keys.date, keys.id)),
+            Sort::Relevance => qb.push(" ORDER BY score DESC, i.id DESC"),
+        };
+        qb.push(" LIMIT ")
+            .push_bind(i64::from(query.limit) + 1)
+            .push(") k CROSS JOIN news_items i ON i.id = k.id");
+    }
+    qb
+}
+
+/// Puts a page's rows in the order of its sort (the outer join of [`list_sql`] promises none).
+fn order_rows(rows: &mut [ItemRow], sort: Sort) {
+    match sort {
+        Sort::Newest => rows.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.id))),
+        Sort::Oldest => rows.sort_by_key(|r| (r.published_at, r.id)),
+        Sort::Relevance => rows.sort_by(|a, b| {
+            let (x, y) = (a.score.unwrap_or_default(), b.score.unwrap_or_default());
+            y.total_cmp(&x).then(b.id.cmp(&a.id))
+        }),
+    }
+}
+
+/// FTS5 reports query syntax it cannot read as an error; Herald quotes every term so this
+/// should not happen, but if it does it is the query's fault, not the server's.
+fn map_search(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.message().starts_with("fts5:")
+    {
+        return StoreError::BadSearch(db.message().to_owned());
+    }
+    StoreError::Database(e)
 }
 
 /// Loads links and tags for a set of items with two queries, whatever the page size.
@@ -154,6 +376,127 @@ fn map_unique(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Database(e)
+}
+
+/// Items per multi-row INSERT: 11 bound values each stays well under SQLite's 32,766.
+const INSERT_CHUNK: usize = 1000;
+/// Link and tag rows (4 values each) per multi-row INSERT.
+const CHILD_CHUNK: usize = 4000;
+
+/// The ids of items whose `column` (a unique column) holds one of `values`, by that value.
+async fn ids_by<'a>(
+    conn: &mut SqliteConnection,
+    column: &'static str,
+    values: impl Iterator<Item = &'a String>,
+) -> StoreResult<HashMap<String, i64>> {
+    let values = serde_json::to_string(&values.collect::<Vec<_>>()).map_err(anyhow::Error::from)?;
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {column}, id FROM news_items WHERE {column} IN (SELECT value FROM json_each("
+    ));
+    qb.push_bind(values).push("))");
+    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stored items by id, with their links and tags.
+async fn items_by_id<'a>(
+    conn: &mut SqliteConnection,
+    ids: impl Iterator<Item = &'a i64>,
+) -> StoreResult<HashMap<i64, NewsItem>> {
+    let ids = serde_json::to_string(&ids.collect::<Vec<_>>()).map_err(anyhow::Error::from)?;
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(ITEM_COLUMNS)
+        .push(" FROM news_items i WHERE i.id IN (SELECT value FROM json_each(")
+        .push_bind(ids)
+        .push("))");
+    let rows: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(attach(conn, rows)
+        .await?
+        .into_iter()
+        .map(|item| (item.id, item))
+        .collect())
+}
+
+/// Inserts new items with free slugs and unseen source keys, and their links and tags, with a
+/// handful of statements however many items there are.
+async fn insert_fresh(
+    conn: &mut SqliteConnection,
+    items: &[&SourcedItem],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::new(
+        "INSERT INTO news_items (guid, slug, title, summary, content_markdown, content_html, \
+         status, published_at, created_at, updated_at, source_key) ",
+    );
+    qb.push_values(items, |mut row, sourced| {
+        let (d, html) = (&sourced.item.draft, &sourced.item.content_html);
+        row.push_bind(format!("urn:uuid:{}", uuid::Uuid::new_v4()))
+            .push_bind(d.slug.clone())
+            .push_bind(d.title.clone())
+            .push_bind(d.summary.clone())
+            .push_bind(d.content_markdown.clone())
+            .push_bind(html.clone())
+            .push_bind(d.status.as_str())
+            .push_bind(d.published_at.timestamp())
+            .push_bind(now.timestamp())
+            .push_bind(now.timestamp())
+            .push_bind(sourced.source_key.clone());
+    });
+    // RETURNING rows come in no promised order, so they are matched back by source key.
+    qb.push(" RETURNING source_key, id");
+    let ids: HashMap<String, i64> = qb
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_unique)?
+        .into_iter()
+        .collect();
+    let id_of = |s: &SourcedItem| ids.get(&s.source_key).copied().unwrap_or_default();
+    let links: Vec<(i64, usize, &Link)> = items
+        .iter()
+        .flat_map(|s| {
+            let id = id_of(s);
+            s.item
+                .draft
+                .links
+                .iter()
+                .enumerate()
+                .map(move |(p, l)| (id, p, l))
+        })
+        .collect();
+    for chunk in links.chunks(CHILD_CHUNK) {
+        let mut qb = QueryBuilder::new("INSERT INTO news_links (item_id, position, title, url) ");
+        qb.push_values(chunk, |mut row, (id, position, link)| {
+            row.push_bind(*id)
+                .push_bind(*position as i64)
+                .push_bind(link.title.clone())
+                .push_bind(link.url.clone());
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    let mut tags: Vec<(i64, &SourcedItem, &String)> = Vec::new();
+    for s in items {
+        let mut seen = HashSet::new();
+        for tag in s.item.draft.tags.iter().filter(|t| seen.insert(*t)) {
+            tags.push((id_of(s), s, tag));
+        }
+    }
+    for chunk in tags.chunks(CHILD_CHUNK) {
+        // The item's status and date are copied in directly, sparing the trigger its fix-up.
+        let mut qb =
+            QueryBuilder::new("INSERT INTO news_tags (item_id, tag, status, published_at) ");
+        qb.push_values(chunk, |mut row, (id, s, tag)| {
+            row.push_bind(*id)
+                .push_bind((*tag).clone())
+                .push_bind(s.item.draft.status.as_str())
+                .push_bind(s.item.draft.published_at.timestamp());
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Replaces an item's links and tags with the draft's.
@@ -332,38 +675,67 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn has_items(&self) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM news_items)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
-        let mut qb = QueryBuilder::new("SELECT ");
-        qb.push(ITEM_COLUMNS).push(" FROM news_items i WHERE 1 = 1");
-        push_visibility(&mut qb, query.visibility);
-        for tag in &query.tags {
-            qb.push(" AND EXISTS (SELECT 1 FROM news_tags t WHERE t.item_id = i.id AND t.tag = ")
-                .push_bind(tag.clone())
-                .push(")");
-        }
-        if let Some(c) = query.after {
-            // Spelled out rather than as a row value so SQLite narrows the index range.
-            qb.push(" AND i.published_at <= ")
-                .push_bind(c.published_at)
-                .push(" AND (i.published_at < ")
-                .push_bind(c.published_at)
-                .push(" OR i.id < ")
-                .push_bind(c.id)
-                .push(")");
-        }
-        qb.push(" ORDER BY i.published_at DESC, i.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit) + 1);
         let mut conn = self.pool.acquire().await?;
-        let mut rows: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        let mut rows: Vec<ItemRow> = list_sql("", query, Select::Page)
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_search)?;
+        order_rows(&mut rows, effective_sort(query));
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
-        let items = attach(&mut conn, rows).await?;
-        let next = if more {
-            items.last().map(super::Cursor::of)
+        let next = match rows.last() {
+            Some(last) if more => Some(match effective_sort(query) {
+                Sort::Relevance => Cursor::by_score(last.score.unwrap_or_default(), last.id),
+                sort => Cursor::by_date(sort, last.published_at, last.id),
+            }),
+            _ => None,
+        };
+        let total = if query.count {
+            Some(
+                list_sql("", query, Select::Count)
+                    .build_query_scalar()
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_search)?,
+            )
         } else {
             None
         };
-        Ok(Page { items, next })
+        let items = attach(&mut conn, rows).await?;
+        Ok(Page { items, next, total })
+    }
+
+    async fn explain_list(&self, query: &ListQuery) -> StoreResult<Vec<String>> {
+        let rows: Vec<(i64, i64, i64, String)> =
+            list_sql("EXPLAIN QUERY PLAN ", query, Select::Page)
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_search)?;
+        Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
+    }
+
+    async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>> {
+        let mut qb = QueryBuilder::new("SELECT t.tag, count(*) FROM news_tags t WHERE 1 = 1");
+        let mut range = DateRange::default();
+        push_status(&mut qb, &TAG_KEYS, visibility, &mut range);
+        range.push(&mut qb, &TAG_KEYS);
+        qb.push(" GROUP BY t.tag ORDER BY count(*) DESC, t.tag");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tag, count)| TagCount { tag, count })
+            .collect())
     }
 
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>> {
@@ -373,35 +745,23 @@ impl Store for SqliteStore {
 
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {
         let mut report = ImportReport::default();
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        for sourced in items {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
-                    .bind(&sourced.source_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut item = sourced.item.clone();
-            item.draft.slug = free_slug(&mut tx, &item.draft.slug, existing).await?;
-            match existing {
-                None => {
-                    insert_item(&mut tx, &item, Some(&sourced.source_key), now).await?;
-                    report.created += 1;
-                }
-                Some(id) => {
-                    let current = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    if same_content(&current, &item) {
-                        report.unchanged += 1;
-                    } else {
-                        update_item(&mut tx, id, &item, now).await?;
-                        report.updated += 1;
-                    }
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(report)
+        let mut conn = self.pool.acquire().await?;
+        // A bulk batch touches far more pages than the default 2 MB cache holds; the cache
+        // grows only while importing, then shrinks back for the reads this connection serves.
+        sqlx::query("PRAGMA cache_size = -131072")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA mmap_size = 4294967296")
+            .execute(&mut *conn)
+            .await?;
+        let result = import_batch(&mut conn, items, now, &mut report).await;
+        sqlx::query("PRAGMA cache_size = -2000")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA mmap_size = 0")
+            .execute(&mut *conn)
+            .await?;
+        result.map(|()| report)
     }
 
     async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
@@ -549,6 +909,92 @@ impl Store for SqliteStore {
     }
 }
 
+/// One import in one transaction; see [`Store::import`].
+async fn import_batch(
+    conn: &mut SqliteConnection,
+    items: &[SourcedItem],
+    now: DateTime<Utc>,
+    report: &mut ImportReport,
+) -> StoreResult<()> {
+    let mut tx = conn.begin_with(BEGIN_WRITE).await?;
+    // Bulk imports are mostly new items with free slugs: those go in with a few multi-row
+    // statements. Anything else (updates, taken slugs, a key twice) takes the careful path,
+    // one item at a time, after them.
+    let existing = ids_by(&mut tx, "source_key", items.iter().map(|s| &s.source_key)).await?;
+    let taken = ids_by(&mut tx, "slug", items.iter().map(|s| &s.item.draft.slug)).await?;
+    let mut claimed_slugs = HashSet::new();
+    let mut claimed_keys = HashSet::new();
+    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
+    for sourced in items {
+        let slug = &sourced.item.draft.slug;
+        if !existing.contains_key(&sourced.source_key)
+            && !taken.contains_key(slug)
+            && claimed_keys.insert(&sourced.source_key)
+            && claimed_slugs.insert(slug)
+        {
+            fresh.push(sourced);
+        } else {
+            careful.push(sourced);
+        }
+    }
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        insert_fresh(&mut tx, chunk, now).await?;
+    }
+    report.created += fresh.len();
+    // Re-imports mostly find items unchanged: compare against the stored items in one read.
+    let current = items_by_id(
+        &mut tx,
+        careful.iter().filter_map(|s| existing.get(&s.source_key)),
+    )
+    .await?;
+    let mut compared = HashSet::new();
+    for sourced in careful {
+        if let Some(stored) = existing
+            .get(&sourced.source_key)
+            .and_then(|id| current.get(id))
+            && compared.insert(&sourced.source_key)
+            && same_content(stored, &sourced.item)
+        {
+            report.unchanged += 1;
+            continue;
+        }
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
+                .bind(&sourced.source_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut item = sourced.item.clone();
+        item.draft.slug = free_slug(&mut tx, &item.draft.slug, existing).await?;
+        match existing {
+            None => {
+                insert_item(&mut tx, &item, Some(&sourced.source_key), now).await?;
+                report.created += 1;
+            }
+            Some(id) => {
+                let current = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if same_content(&current, &item) {
+                    report.unchanged += 1;
+                } else {
+                    update_item(&mut tx, id, &item, now).await?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tags are a set: the store hands them back sorted, a source may list them in any order.
+fn same_tags(stored: &[String], given: &[String]) -> bool {
+    let mut given: Vec<&String> = given.iter().collect();
+    given.sort();
+    given.dedup();
+    stored.iter().eq(given)
+}
+
 /// Whether an import would change nothing a reader can see.
 fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
     let d = &item.draft;
@@ -560,5 +1006,5 @@ fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && current.status == d.status
         && current.published_at == d.published_at
         && current.links == d.links
-        && current.tags == d.tags
+        && same_tags(&current.tags, &d.tags)
 }

@@ -5,6 +5,7 @@ mod cors;
 mod helpers;
 mod openapi;
 mod read;
+mod search;
 mod seed;
 mod websub;
 mod write;

@@ -31,7 +31,7 @@ impl ClockNow for TestApp {
 }
 
 /// Follows `Link: rel="next"` from `first` to the end, checking it agrees with `next_cursor`.
-async fn walk(app: &TestApp, first: &str) -> Vec<Value> {
+pub async fn walk(app: &TestApp, first: &str) -> Vec<Value> {
     let mut url = app.url(first);
     let mut items = Vec::new();
     loop {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::{seed_dir, spawn_app, spawn_with};
 
-fn titles(body: &Value) -> Vec<String> {
+pub fn titles(body: &Value) -> Vec<String> {
     body["items"]
         .as_array()
         .unwrap()
