@@ -5,6 +5,8 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod etag;
+pub mod feeds;
+pub mod http_cache;
 pub mod import;
 pub mod markdown;
 pub mod model;

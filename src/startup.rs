@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
-use crate::{api, import, markdown};
+use crate::{api, http_cache, import, markdown};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -44,7 +44,10 @@ impl Application {
         );
         let store = store::connect(&settings.database_url).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
-        let state = web::Data::new(AppState::new(store, public_url.clone(), clock));
+        let state = web::Data::new(
+            AppState::new(store, public_url.clone(), clock)
+                .with_publishing(settings.feed.clone(), settings.cache_max_age),
+        );
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .listen(listener)?
@@ -142,6 +145,7 @@ pub fn build_app(
     App::new()
         .app_data(state)
         .configure(api::configure)
-        .wrap(middleware::Compress::default())
+        // Caching and compression for every GET; feeds arrive already tagged and compressed.
+        .wrap(middleware::from_fn(http_cache::middleware))
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
 }

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use url::Url;
 
 use crate::clock::Clock;
+use crate::config::FeedSettings;
+use crate::feeds::cache::FeedCache;
+use crate::http_cache::{CachePolicy, ChangeClock};
 use crate::store::DynStore;
 
 pub struct AppState {
@@ -15,6 +18,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Bumped after every committed write, so caches of rendered responses know to refresh.
     revision: AtomicU64,
+    /// Feed title, size and author.
+    pub feed: FeedSettings,
+    /// `Cache-Control` of public GET responses.
+    pub cache: CachePolicy,
+    /// Rendered feeds (see `feeds::cache`).
+    pub feeds: FeedCache,
+    /// When content last changed, for `Last-Modified` of JSON responses.
+    pub changes: ChangeClock,
 }
 
 impl AppState {
@@ -24,7 +35,18 @@ impl AppState {
             public_url,
             clock,
             revision: AtomicU64::new(0),
+            feed: FeedSettings::default(),
+            cache: CachePolicy::default(),
+            feeds: FeedCache::default(),
+            changes: ChangeClock::default(),
         }
+    }
+
+    /// Feed and HTTP caching settings other than the defaults.
+    pub fn with_publishing(mut self, feed: FeedSettings, cache_max_age: u32) -> Self {
+        self.feed = feed;
+        self.cache = CachePolicy::new(cache_max_age);
+        self
     }
 
     /// Call after every committed change to items (create, edit, delete, import).

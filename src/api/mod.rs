@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod feeds;
 pub mod health;
 pub mod news;
 pub mod pages;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::item))
             .default_service(web::to(method_not_allowed)),
     )
+    .configure(feeds::routes)
     .default_service(web::to(not_found));
 }
 

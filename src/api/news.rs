@@ -126,16 +126,24 @@ fn next_query(query: &str, next: &Cursor) -> String {
     out.finish()
 }
 
+impl ListParams {
+    /// The store query these parameters ask for, as seen by `visibility`. Feeds build their
+    /// query here too, so every list filter works on feed URLs as well.
+    pub fn into_query(self, visibility: Visibility) -> ListQuery {
+        ListQuery {
+            visibility,
+            limit: self.limit,
+            after: self.cursor,
+            tags: self.tags,
+        }
+    }
+}
+
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let params = ListParams::parse(req.query_string())?;
-    let query = ListQuery {
-        visibility: Visibility::Public {
-            now: state.clock.now(),
-        },
-        limit: params.limit,
-        after: params.cursor,
-        tags: params.tags,
-    };
+    let query = params.into_query(Visibility::Public {
+        now: state.clock.now(),
+    });
     let page = state.store.list(&query).await?;
     let mut response = HttpResponse::Ok();
     if let Some(next) = &page.next {

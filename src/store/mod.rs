@@ -30,7 +30,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Who is asking decides which items exist for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Visibility {
     /// Published and due at `now`: what anonymous readers and feeds see.
     Public { now: DateTime<Utc> },
@@ -43,7 +43,7 @@ pub enum Visibility {
 }
 
 /// Keyset position: the sort key of the last item of the previous page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub published_at: i64,
     pub id: i64,
@@ -72,7 +72,8 @@ impl Cursor {
     }
 }
 
-#[derive(Debug, Clone)]
+/// `Eq + Hash` because rendered feeds are cached by the query they answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListQuery {
     pub visibility: Visibility,
     /// Page size; the store fetches one more to know whether another page follows.
@@ -130,6 +131,17 @@ pub struct SourcedItem {
     pub item: WriteItem,
 }
 
+/// When public content last changed and when it will next change by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentTimes {
+    /// The newest `updated_at` of any item, or `published_at` of a public one (an item going
+    /// live is a change); `None` for an empty store.
+    pub last_change: Option<DateTime<Utc>>,
+    /// The earliest `published_at` after `now` of a published item: when a scheduled item
+    /// goes live and cached responses must be rebuilt.
+    pub next_publication: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportReport {
     pub created: usize,
@@ -146,6 +158,8 @@ pub trait Store: Send + Sync + 'static {
     async fn count_items(&self) -> StoreResult<i64>;
     async fn list(&self, query: &ListQuery) -> StoreResult<Page>;
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
+    /// Change times for HTTP validators and cache expiry, as seen at `now`.
+    async fn content_times(&self, now: DateTime<Utc>) -> StoreResult<ContentTimes>;
     /// Creates or updates items by source key, all in one transaction.
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;

@@ -63,6 +63,7 @@ pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
+        ..Settings::default()
     }
 }
 
@@ -74,6 +75,11 @@ pub async fn spawn_app() -> TestApp {
 /// A real server on the database in `dir` (so a test can restart on the same file).
 pub async fn spawn_with(dir: Arc<TempDir>, seed: Option<PathBuf>) -> TestApp {
     let settings = settings_for(dir.path(), seed);
+    spawn_settings(dir, settings).await
+}
+
+/// A real server with `settings` (built from [`settings_for`]) on the database in `dir`.
+pub async fn spawn_settings(dir: Arc<TempDir>, settings: Settings) -> TestApp {
     let clock = Arc::new(ManualClock::new(test_now()));
     let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await

@@ -1,0 +1,164 @@
+//! Feed endpoints. Every feed is a list query: the JSON API's list parameters (`tag`, and any
+//! filter added there) parse into the same [`ListQuery`], so a saved search is a subscription.
+//! Bodies come from the feed cache; this module only finds the right one.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+
+use super::method_not_allowed;
+use super::news::ListParams;
+use crate::error::{ApiError, ApiResult};
+use crate::feeds::cache::{FeedKey, Rendered};
+use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
+use crate::http_cache;
+use crate::state::AppState;
+use crate::store::Visibility;
+
+/// Feed URLs, including the ones migrated sites already hand out (jekyll-feed's `/feed.xml`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for (path, format) in [
+        ("/feed.rss", Format::Rss),
+        ("/rss.xml", Format::Rss),
+        ("/feed.atom", Format::Atom),
+        ("/feed.xml", Format::Atom),
+        ("/atom.xml", Format::Atom),
+        ("/feed.json", Format::Json),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(
+                    web::get().to(move |state: web::Data<AppState>, req: HttpRequest| {
+                        feed(state, req, format)
+                    }),
+                )
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+    cfg.service(
+        web::resource("/tags/{tag}/feed.{format}")
+            .route(web::get().to(tag_feed))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+async fn feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    format: Format,
+) -> ApiResult<HttpResponse> {
+    serve(&state, &req, format, None).await
+}
+
+async fn tag_feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (tag, ext) = path.into_inner();
+    let format = Format::from_extension(&ext)
+        .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
+    serve(&state, &req, format, Some(tag)).await
+}
+
+async fn serve(
+    state: &AppState,
+    req: &HttpRequest,
+    format: Format,
+    path_tag: Option<String>,
+) -> ApiResult<HttpResponse> {
+    let mut params = ListParams::parse(req.query_string())?;
+    let mut self_path = match &path_tag {
+        None => format.file_name().to_owned(),
+        Some(tag) => {
+            let tag = tag.trim().to_lowercase();
+            if tag.is_empty() {
+                return Err(ApiError::invalid("tag", "must not be empty"));
+            }
+            let path = tag_path(state, &tag, format);
+            if !params.tags.contains(&tag) {
+                params.tags.push(tag);
+            }
+            path
+        }
+    };
+    // A feed is always the newest items: paging parameters are accepted but do not apply.
+    let mut query = params.into_query(Visibility::Public {
+        now: DateTime::UNIX_EPOCH,
+    });
+    query.limit = state.feed.size;
+    query.after = None;
+    query.tags.sort();
+    let filters = self_query(req.query_string());
+    if !filters.is_empty() {
+        self_path.push('?');
+        self_path.push_str(&filters);
+    }
+    let key = FeedKey {
+        format,
+        query,
+        self_path,
+    };
+    let rep = state
+        .feeds
+        .get_or_render(state, &key, |now| render(state, &key, now))
+        .await?;
+    Ok(http_cache::respond(req, &rep, &state.cache))
+}
+
+/// `tags/{tag}/feed.{ext}` with the tag percent-encoded as a path segment.
+fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
+    let mut url = state.public_url.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments
+            .pop_if_empty()
+            .extend(["tags", tag, format.file_name()]);
+    }
+    url.as_str()
+        .strip_prefix(state.public_url.as_str())
+        .unwrap_or(format.file_name())
+        .to_owned()
+}
+
+/// The request's query without paging parameters, for the feed's own URL.
+fn self_query(query: &str) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key != "limit" && key != "cursor" {
+            out.append_pair(&key, &value);
+        }
+    }
+    out.finish()
+}
+
+async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResult<Rendered> {
+    let mut query = key.query.clone();
+    query.visibility = Visibility::Public { now };
+    let page = state.store.list(&query).await?;
+    let times = state.store.content_times(now).await?;
+    let title = if query.tags.is_empty() {
+        state.feed.title.clone()
+    } else {
+        format!("{}: {}", state.feed.title, query.tags.join(", "))
+    };
+    let entries = page
+        .items
+        .iter()
+        .map(|item| Entry::new(item, state.url(&format!("news/{}", item.slug))))
+        .collect();
+    let doc = FeedDoc::new(
+        FeedMeta {
+            title: &title,
+            subtitle: &state.feed.subtitle,
+            author: &state.feed.author,
+            home_url: state.public_url.as_str(),
+            self_url: &state.url(&key.self_path),
+        },
+        entries,
+    );
+    Ok(Rendered {
+        body: key.format.render(&doc)?,
+        content_type: key.format.content_type(),
+        updated: doc.updated,
+        next_change: times.next_publication,
+    })
+}
