@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::RwLock;
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
-use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::body::{self, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
@@ -319,20 +319,21 @@ fn is_compressible(content_type: Option<&HeaderValue>) -> bool {
 /// Caching for every GET (and HEAD, which is answered as a GET without the body): a strong ETag
 /// of the body unless the handler set one, `Last-Modified`, `Cache-Control` unless the handler
 /// set one, conditional 304s, and gzip/brotli. Responses from [`respond`] pass untouched.
-pub async fn middleware(
+pub async fn middleware<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let method = req.method().clone();
     if method == Method::HEAD {
         // Routes are GET routes; the HTTP/1 codec already knows to omit the body of a HEAD.
         req.head_mut().method = Method::GET;
     } else if method != Method::GET {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+        return Ok(next.call(req).await?.map_into_left_body());
     }
     let res = next.call(req).await?;
     if res.status() != StatusCode::OK || res.response().extensions().contains::<Prepared>() {
-        return Ok(res.map_into_boxed_body());
+        // Passed through unboxed: this is the path every feed request takes.
+        return Ok(res.map_into_left_body());
     }
     let state = res.request().app_data::<Data<AppState>>().cloned();
     let (req, res) = res.into_parts();
@@ -415,7 +416,7 @@ pub async fn middleware(
             _ => out.body(bytes),
         }
     };
-    Ok(ServiceResponse::new(req, out))
+    Ok(ServiceResponse::new(req, out).map_into_right_body())
 }
 
 #[cfg(test)]
@@ -451,6 +452,38 @@ mod tests {
         assert!(!not_modified(&h, "\"a\"", Some(t)));
         h.insert(header::IF_NONE_MATCH, hv("*"));
         assert!(not_modified(&h, "\"a\"", None));
+    }
+
+    #[actix_web::test]
+    async fn a_handler_etag_is_kept_and_used_for_conditionals() {
+        use actix_web::{App, test, web};
+        let app = test::init_service(
+            App::new()
+                .route(
+                    "/",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .insert_header((header::ETAG, "\"v7\""))
+                            .body("item")
+                    }),
+                )
+                .wrap(actix_web::middleware::from_fn(middleware)),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers().get(header::ETAG).unwrap(), "\"v7\"");
+        assert_eq!(
+            res.headers().get(header::CACHE_CONTROL).unwrap(),
+            "public, max-age=60"
+        );
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::IF_NONE_MATCH, "\"v7\""))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(res.headers().get(header::ETAG).unwrap(), "\"v7\"");
     }
 
     #[test]

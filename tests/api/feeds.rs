@@ -559,6 +559,11 @@ async fn conditional_requests_answer_304_on_feeds_and_json() {
             assert!(!response.bytes().await.unwrap().is_empty());
         }
     }
+    // Liveness probes must not be answered by a cache.
+    assert_eq!(
+        app.get("/healthz").await.headers()["cache-control"],
+        "no-store"
+    );
 }
 
 mod etag {
