@@ -1,5 +1,6 @@
 //! Herald: one store of news items served as REST JSON to frontends and as feeds to readers.
 
+pub mod access_log;
 pub mod api;
 pub mod clock;
 pub mod config;

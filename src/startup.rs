@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
-use crate::{api, http_cache, import, markdown};
+use crate::{access_log, api, http_cache, import, markdown};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -147,5 +147,5 @@ pub fn build_app(
         .configure(api::configure)
         // Caching and compression for every GET; feeds arrive already tagged and compressed.
         .wrap(middleware::from_fn(http_cache::middleware))
-        .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+        .wrap(middleware::from_fn(access_log::middleware))
 }
