@@ -36,6 +36,8 @@ free_port() {
 
 # 20 items of about 2 KB of HTML each.
 mkdir -p "$work/seed" "$work/www"
+# nginx workers drop root privileges: let them read the static copy.
+chmod 755 "$work" "$work/www"
 {
     printf -- '---\ntitle: Bench\n---\n\n'
     for i in $(seq 1 20); do

@@ -3,7 +3,7 @@
 //!
 //! Two paths share the rules below:
 //! - feeds are [`Representation`]s built once per change, compressed up front, and answered by
-//!   [`respond`] without touching the body;
+//!   [`respond`] without touching the body (and without this module's middleware in the way);
 //! - every other GET goes through [`middleware`], which buffers the handler's body, tags it, and
 //!   compresses it per request.
 
@@ -31,10 +31,6 @@ const MIN_COMPRESS: usize = 512;
 /// How long a remembered change time is trusted before the store is asked again, so a write by
 /// another process (e.g. `herald import`) is noticed without a restart.
 pub const RECHECK: Duration = Duration::seconds(60);
-
-/// Marks a response whose validators, caching headers and coding are already final.
-#[derive(Debug, Clone, Copy)]
-struct Prepared;
 
 /// `Cache-Control` for public responses, made once.
 #[derive(Debug, Clone)]
@@ -250,18 +246,24 @@ pub fn respond(req: &HttpRequest, rep: &Representation, policy: &CachePolicy) ->
         Some(rep.last_modified.clone()),
         policy.public.clone(),
     );
-    let mut res = if status == StatusCode::NOT_MODIFIED {
-        res.finish()
-    } else {
-        let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
-        if let Some(value) = coding.header() {
-            res.insert_header((header::CONTENT_ENCODING, value));
-        }
-        res.insert_header((header::CONTENT_TYPE, rep.content_type.clone()))
-            .body(body.clone())
-    };
-    res.extensions_mut().insert(Prepared);
-    res
+    if status == StatusCode::NOT_MODIFIED {
+        return res.finish();
+    }
+    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
+    if let Some(value) = coding.header() {
+        res.insert_header((header::CONTENT_ENCODING, value));
+    }
+    res.insert_header((header::CONTENT_TYPE, rep.content_type.clone()))
+        .body(body.clone())
+}
+
+/// A response that already carries its validators, caching policy and coding (as [`respond`]
+/// makes them) is left alone.
+fn is_prepared(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::CONTENT_ENCODING)
+        || (headers.contains_key(header::ETAG)
+            && headers.contains_key(header::LAST_MODIFIED)
+            && headers.contains_key(header::CACHE_CONTROL))
 }
 
 /// When public content last changed, remembered per content revision so JSON responses get a
@@ -318,7 +320,7 @@ fn is_compressible(content_type: Option<&HeaderValue>) -> bool {
 
 /// Caching for every GET (and HEAD, which is answered as a GET without the body): a strong ETag
 /// of the body unless the handler set one, `Last-Modified`, `Cache-Control` unless the handler
-/// set one, conditional 304s, and gzip/brotli. Responses from [`respond`] pass untouched.
+/// set one, conditional 304s, and gzip/brotli. Responses that are already prepared pass untouched.
 pub async fn middleware<B: MessageBody + 'static>(
     mut req: ServiceRequest,
     next: Next<B>,
@@ -331,8 +333,7 @@ pub async fn middleware<B: MessageBody + 'static>(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let res = next.call(req).await?;
-    if res.status() != StatusCode::OK || res.response().extensions().contains::<Prepared>() {
-        // Passed through unboxed: this is the path every feed request takes.
+    if res.status() != StatusCode::OK || is_prepared(res.headers()) {
         return Ok(res.map_into_left_body());
     }
     let state = res.request().app_data::<Data<AppState>>().cloned();

@@ -144,8 +144,16 @@ pub fn build_app(
 > {
     App::new()
         .app_data(state)
-        .configure(api::configure)
-        // Caching and compression for every GET; feeds arrive already tagged and compressed.
-        .wrap(middleware::from_fn(http_cache::middleware))
+        // Feeds answer from memory with validators and compressed bodies made once per change:
+        // nothing stands between them and the connection but the access log.
+        .configure(api::feeds::routes)
+        .service(
+            web::scope("")
+                .configure(api::configure)
+                // Validators, 304s, HEAD and compression for every other GET.
+                .wrap(middleware::from_fn(http_cache::middleware)),
+        )
+        // Nested scopes fall back to the app's default, not the enclosing scope's.
+        .default_service(web::to(api::not_found))
         .wrap(middleware::from_fn(access_log::middleware))
 }

@@ -2,7 +2,7 @@
 //! filter added there) parse into the same [`ListQuery`], so a saved search is a subscription.
 //! Bodies come from the feed cache; this module only finds the right one.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 
 use super::method_not_allowed;
@@ -13,6 +13,12 @@ use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
 use crate::http_cache;
 use crate::state::AppState;
 use crate::store::Visibility;
+
+/// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
+/// middleware that maps HEAD to GET for every other route.
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
 
 /// Feed URLs, including the ones migrated sites already hand out (jekyll-feed's `/feed.xml`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::resource(path)
                 .route(
-                    web::get().to(move |state: web::Data<AppState>, req: HttpRequest| {
+                    read().to(move |state: web::Data<AppState>, req: HttpRequest| {
                         feed(state, req, format)
                     }),
                 )
@@ -36,7 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::resource("/tags/{tag}/feed.{format}")
-            .route(web::get().to(tag_feed))
+            .route(read().to(tag_feed))
             .default_service(web::to(method_not_allowed)),
     );
 }

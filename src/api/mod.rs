@@ -36,14 +36,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::item))
             .default_service(web::to(method_not_allowed)),
     )
-    .configure(feeds::routes)
     .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such resource".to_owned()))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
