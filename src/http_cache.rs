@@ -268,8 +268,8 @@ fn is_prepared(headers: &HeaderMap) -> bool {
 
 /// When public content last changed, remembered per content revision so JSON responses get a
 /// `Last-Modified` without a query each. Never moves backwards while the process runs, and
-/// moves to "now" on every observed write, so a delete (which leaves no newer row behind)
-/// still invalidates `If-Modified-Since`.
+/// moves forward on every observed write, so a delete (which leaves no newer row behind) still
+/// invalidates `If-Modified-Since`.
 #[derive(Debug, Default)]
 pub struct ChangeClock {
     memo: RwLock<Option<ChangeMemo>>,
@@ -298,7 +298,8 @@ impl ChangeClock {
         if let Some(memo) = previous {
             value = value.max(memo.value);
             if memo.revision != revision {
-                value = value.max(now);
+                // Strictly later, even within the same second or if the write left no newer row.
+                value = value.max(now).max(memo.value + Duration::seconds(1));
             }
         }
         let recheck = now + RECHECK;

@@ -622,6 +622,49 @@ async fn etags_change_with_content_and_only_then() {
 }
 
 #[tokio::test]
+async fn last_modified_moves_when_the_body_changes_without_a_newer_item() {
+    let app = spawn_app().await;
+    put(
+        &app,
+        "t:a",
+        draft("Before", at("2025-01-01T00:00:00Z"), "x", &[]),
+    )
+    .await;
+    let mut before = Vec::new();
+    for path in ["/feed.atom", "/api/v1/news"] {
+        let (headers, _) = body(&app, path).await;
+        before.push(headers["last-modified"].to_str().unwrap().to_owned());
+    }
+    // An edit stamped earlier than the newest item (like a delete, it leaves nothing newer).
+    app.clock.advance(Duration::days(-1));
+    put(
+        &app,
+        "t:a",
+        draft("After", at("2025-01-01T00:00:00Z"), "x", &[]),
+    )
+    .await;
+    for (path, last_modified) in ["/feed.atom", "/api/v1/news"].iter().zip(&before) {
+        let response = raw_get(&app, path, &[("if-modified-since", last_modified)]).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{path}: the copy from before the edit is stale"
+        );
+        let now = response.headers()["last-modified"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(&now, last_modified, "{path}");
+        assert_not_modified(
+            raw_get(&app, path, &[("if-modified-since", &now)]).await,
+            response.headers()["etag"].to_str().unwrap(),
+            &now,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn scheduled_items_go_live_when_the_clock_passes_their_time() {
     let app = spawn_app().await;
     let now = app.clock.now();
