@@ -12,7 +12,7 @@ use crate::feeds::cache::{FeedKey, Rendered};
 use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
 use crate::http_cache;
 use crate::state::AppState;
-use crate::store::Visibility;
+use crate::store::{ListQuery, Visibility};
 
 /// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
 /// middleware that maps HEAD to GET for every other route.
@@ -72,29 +72,22 @@ async fn serve(
     format: Format,
     path_tag: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let mut params = ListParams::parse(req.query_string())?;
-    let mut self_path = match &path_tag {
-        None => format.file_name().to_owned(),
+    let path_tag = match path_tag {
+        None => None,
         Some(tag) => {
             let tag = tag.trim().to_lowercase();
             if tag.is_empty() {
                 return Err(ApiError::invalid("tag", "must not be empty"));
             }
-            let path = tag_path(state, &tag, format);
-            if !params.tags.contains(&tag) {
-                params.tags.push(tag);
-            }
-            path
+            Some(tag)
         }
     };
-    // A feed is always the newest items: paging parameters are accepted but do not apply.
-    let mut query = params.into_query(Visibility::Public {
-        now: DateTime::UNIX_EPOCH,
-    });
-    query.limit = state.feed.size;
-    query.after = None;
-    query.tags.sort();
-    let filters = self_query(req.query_string());
+    let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
+    let mut self_path = match &path_tag {
+        None => format.file_name().to_owned(),
+        Some(tag) => tag_path(state, tag, format),
+    };
+    let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
     if !filters.is_empty() {
         self_path.push('?');
         self_path.push_str(&filters);
@@ -111,6 +104,25 @@ async fn serve(
     Ok(http_cache::respond(req, &rep, &state.cache))
 }
 
+/// The list query of a feed URL, normalised so equal feeds share one cache entry: the JSON
+/// API's parameters plus the path's tag, the newest `size` items, no cursor (paging parameters
+/// are accepted but a feed is always the newest items), visibility filled in at render time.
+fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQuery> {
+    let mut params = ListParams::parse(query)?;
+    if let Some(tag) = path_tag
+        && !params.tags.iter().any(|t| t == tag)
+    {
+        params.tags.push(tag.to_owned());
+    }
+    let mut query = params.into_query(Visibility::Public {
+        now: DateTime::UNIX_EPOCH,
+    });
+    query.limit = size;
+    query.after = None;
+    query.tags.sort();
+    Ok(query)
+}
+
 /// `tags/{tag}/feed.{ext}` with the tag percent-encoded as a path segment.
 fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
     let mut url = state.public_url.clone();
@@ -125,15 +137,35 @@ fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
         .to_owned()
 }
 
-/// The request's query without paging parameters, for the feed's own URL.
-fn self_query(query: &str) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if key != "limit" && key != "cursor" {
-            out.append_pair(&key, &value);
+/// The query string of the feed's own URL: only the parameters that change what it lists,
+/// sorted. Whatever the list API ignores (cache-busters, tracking, paging, repeats) is left out,
+/// so such URLs share the canonical feed's cache entry instead of rendering one each. Each
+/// parameter is dropped if the query without it means the same, so filters added to
+/// `ListParams` later count without changes here.
+fn self_query(query: &str, path_tag: Option<&str>, full: &ListQuery) -> String {
+    if query.is_empty() {
+        return String::new();
+    }
+    let encode = |pairs: &[(String, String)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let mut kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    kept.sort();
+    let mut i = 0;
+    while i < kept.len() {
+        let mut without = kept.clone();
+        without.remove(i);
+        if feed_query(&encode(&without), path_tag, full.limit).is_ok_and(|q| &q == full) {
+            kept = without;
+        } else {
+            i += 1;
         }
     }
-    out.finish()
+    encode(&kept)
 }
 
 async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResult<Rendered> {

@@ -379,6 +379,16 @@ async fn per_tag_and_filtered_feeds_list_only_matching_items() {
         self_link.unwrap().href,
         app.url("/tags/press/feed.atom?tag=launch")
     );
+    // Order and repeats do not make another feed.
+    let a = body(&app, "/feed.rss?tag=press&tag=launch").await.1;
+    let b = body(&app, "/feed.rss?tag=launch&tag=press&tag=press&x=1")
+        .await
+        .1;
+    assert_eq!(a, b);
+    assert!(String::from_utf8(a).unwrap().contains(&format!(
+        "href=\"{}\"",
+        app.url("/feed.rss?tag=launch&amp;tag=press")
+    )));
     let feed = parse(&body(&app, "/tags/nothing-here/feed.rss").await.1);
     assert!(feed.entries.is_empty());
     // An empty feed is still valid JSON Feed.
@@ -404,9 +414,16 @@ async fn per_query_feeds_stay_within_the_cache_bound() {
         assert_eq!(response.status(), 200);
     }
     assert_eq!(app.state.feeds.len(), bound);
-    // Cache-busting parameters the API ignores still get an answer.
-    assert_eq!(app.get("/feed.atom?utm_source=x").await.status(), 200);
-    assert!(app.state.feeds.len() <= bound);
+    // Parameters the list API ignores share the canonical feed's entry and self link.
+    let canonical = body(&app, "/feed.atom").await.1;
+    let entries = app.state.feeds.len();
+    for i in 0..10 {
+        let path = format!("/feed.atom?utm_source={i}&limit=5");
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.bytes().await.unwrap(), canonical, "{path}");
+    }
+    assert_eq!(app.state.feeds.len(), entries);
 }
 
 async fn all_ids(app: &TestApp) -> Vec<Vec<String>> {
