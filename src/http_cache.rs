@@ -486,6 +486,18 @@ mod tests {
         let res = test::call_service(&app, req).await;
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(res.headers().get(header::ETAG).unwrap(), "\"v7\"");
+        // Authenticated answers may hold drafts: private, and varying by credentials.
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, "Bearer secret"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(
+            res.headers().get(header::CACHE_CONTROL).unwrap(),
+            "private, no-cache"
+        );
+        let vary: Vec<_> = res.headers().get_all(header::VARY).collect();
+        assert!(vary.iter().any(|v| *v == "Authorization"), "{vary:?}");
     }
 
     #[test]
