@@ -155,5 +155,5 @@ pub fn build_app(
         )
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))
-        .wrap(middleware::from_fn(access_log::middleware))
+        .wrap(access_log::AccessLog)
 }

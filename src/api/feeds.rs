@@ -97,11 +97,15 @@ async fn serve(
         query,
         self_path,
     };
-    let rep = state
+    state
         .feeds
-        .get_or_render(state, &key, |now| render(state, &key, now))
-        .await?;
-    Ok(http_cache::respond(req, &rep, &state.cache))
+        .serve(
+            state,
+            &key,
+            |now| render(state, &key, now),
+            |rep| http_cache::respond(req, rep, &state.cache),
+        )
+        .await
 }
 
 /// The list query of a feed URL, normalised so equal feeds share one cache entry: the JSON
