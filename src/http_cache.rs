@@ -158,6 +158,11 @@ fn brotli(data: &[u8], quality: u32) -> Option<Bytes> {
     Some(Bytes::from(out))
 }
 
+/// `value` in a buffer of its own (see [`Representation::local_copy`]).
+pub fn local_header(value: &HeaderValue) -> HeaderValue {
+    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone())
+}
+
 /// A response body built once and served many times: validators and compressed forms included.
 #[derive(Debug)]
 pub struct Representation {
@@ -204,6 +209,23 @@ impl Representation {
         self.last_modified = http_date(modified);
     }
 
+    /// A copy sharing no buffer with `self`. Cloning a `Bytes` or `HeaderValue` bumps a
+    /// reference count in its buffer; per-worker copies keep those counts off the cache lines
+    /// other cores write.
+    pub fn local_copy(&self) -> Self {
+        let bytes = |b: &Bytes| Bytes::copy_from_slice(b);
+        Self {
+            content_type: local_header(&self.content_type),
+            etag: self.etag.clone(),
+            etag_header: local_header(&self.etag_header),
+            modified: self.modified,
+            last_modified: local_header(&self.last_modified),
+            identity: bytes(&self.identity),
+            gzip: self.gzip.as_ref().map(bytes),
+            brotli: self.brotli.as_ref().map(bytes),
+        }
+    }
+
     fn body(&self, coding: Coding) -> (Coding, &Bytes) {
         match coding {
             Coding::Brotli if self.brotli.is_some() => (coding, self.brotli.as_ref().unwrap()),
@@ -232,7 +254,11 @@ fn caching_headers(
 
 /// Answers a GET or HEAD for `rep`: 304 when the client's copy is current, else the body in the
 /// best coding the client accepts. Nothing is rendered or compressed here.
-pub fn respond(req: &HttpRequest, rep: &Representation, policy: &CachePolicy) -> HttpResponse {
+pub fn respond(
+    req: &HttpRequest,
+    rep: &Representation,
+    cache_control: &HeaderValue,
+) -> HttpResponse {
     let headers = req.headers();
     let status = if not_modified(headers, &rep.etag, Some(rep.modified)) {
         StatusCode::NOT_MODIFIED
@@ -244,7 +270,7 @@ pub fn respond(req: &HttpRequest, rep: &Representation, policy: &CachePolicy) ->
         &mut res,
         rep.etag_header.clone(),
         Some(rep.last_modified.clone()),
-        policy.public.clone(),
+        cache_control.clone(),
     );
     if status == StatusCode::NOT_MODIFIED {
         return res.finish();

@@ -32,11 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(
             web::resource(path)
-                .route(
-                    read().to(move |state: web::Data<AppState>, req: HttpRequest| {
-                        feed(state, req, format)
-                    }),
-                )
+                .route(read().to(move |req: HttpRequest| feed(req, format)))
                 .default_service(web::to(method_not_allowed)),
         );
     }
@@ -47,23 +43,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn feed(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    format: Format,
-) -> ApiResult<HttpResponse> {
-    serve(&state, &req, format, None).await
+/// The state, borrowed: extracting `web::Data` would clone its `Arc`, a reference count every
+/// worker writes on every request.
+fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|data| data.get_ref())
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))
 }
 
-async fn tag_feed(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
+async fn feed(req: HttpRequest, format: Format) -> ApiResult<HttpResponse> {
+    serve(app_state(&req)?, &req, format, None).await
+}
+
+async fn tag_feed(req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
     let (tag, ext) = path.into_inner();
     let format = Format::from_extension(&ext)
         .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
-    serve(&state, &req, format, Some(tag)).await
+    serve(app_state(&req)?, &req, format, Some(tag)).await
 }
 
 async fn serve(
@@ -103,7 +99,7 @@ async fn serve(
             state,
             &key,
             |now| render(state, &key, now),
-            |rep| http_cache::respond(req, rep, &state.cache),
+            |rep, cache_control| http_cache::respond(req, rep, cache_control),
         )
         .await
 }

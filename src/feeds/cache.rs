@@ -15,10 +15,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use actix_web::http::header::HeaderValue;
 use chrono::{DateTime, Utc};
 
 use super::Format;
-use crate::http_cache::{RECHECK, Representation};
+use crate::http_cache::{RECHECK, Representation, local_header};
 use crate::state::AppState;
 use crate::store::ListQuery;
 
@@ -73,12 +74,16 @@ impl Default for FeedCache {
     }
 }
 
-/// A worker's copy of an entry of the shared map.
+/// A worker's own copy of an entry of the shared map (see `Representation::local_copy`).
 struct Local {
-    rep: Arc<Representation>,
+    rep: Representation,
+    cache_control: HeaderValue,
     revision: u64,
     valid_until: DateTime<Utc>,
 }
+
+/// Per worker, fewer entries than the shared map: each holds its own copy of the bodies.
+const LOCAL_CAPACITY: usize = 64;
 
 thread_local! {
     static LOCAL: RefCell<HashMap<u64, HashMap<FeedKey, Local>>> = RefCell::default();
@@ -108,24 +113,26 @@ impl FeedCache {
         Some((entry.rep.clone(), entry.valid_until))
     }
 
-    /// Remembers an entry in this worker's copy (bounded like the shared map).
+    /// Remembers an entry in this worker's copy, bounded like the shared map.
     fn keep_local(
         &self,
         key: &FeedKey,
-        rep: &Arc<Representation>,
+        rep: &Representation,
+        cache_control: &HeaderValue,
         revision: u64,
         valid_until: DateTime<Utc>,
     ) {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
             let mine = local.entry(self.id).or_default();
-            if mine.len() >= CAPACITY && !mine.contains_key(key) {
+            if mine.len() >= LOCAL_CAPACITY && !mine.contains_key(key) {
                 mine.clear();
             }
             mine.insert(
                 key.clone(),
                 Local {
-                    rep: rep.clone(),
+                    rep: rep.local_copy(),
+                    cache_control: local_header(cache_control),
                     revision,
                     valid_until,
                 },
@@ -133,14 +140,14 @@ impl FeedCache {
         });
     }
 
-    /// Answers with `respond` from the cached representation for `key`, rendering it with
-    /// `render` when missing or stale.
+    /// Answers with `respond(representation, cache_control)` from the cached representation
+    /// for `key`, rendering it with `render` when missing or stale.
     pub async fn serve<F, Fut, R>(
         &self,
         state: &AppState,
         key: &FeedKey,
         render: F,
-        respond: impl FnOnce(&Representation) -> R,
+        respond: impl FnOnce(&Representation, &HeaderValue) -> R,
     ) -> Result<R, crate::error::ApiError>
     where
         F: FnOnce(DateTime<Utc>) -> Fut,
@@ -153,7 +160,7 @@ impl FeedCache {
             let local = local.borrow();
             let entry = local.get(&self.id)?.get(key)?;
             if entry.revision == revision && now < entry.valid_until {
-                respond.take().map(|f| f(&entry.rep))
+                respond.take().map(|f| f(&entry.rep, &entry.cache_control))
             } else {
                 None
             }
@@ -162,9 +169,10 @@ impl FeedCache {
             return Ok(answer);
         }
         let (rep, valid_until) = self.get_or_render(state, key, render).await?;
-        self.keep_local(key, &rep, revision, valid_until);
+        let cache_control = state.cache.public();
+        self.keep_local(key, &rep, cache_control, revision, valid_until);
         let respond = respond.expect("only a hit takes it");
-        Ok(respond(&rep))
+        Ok(respond(&rep, cache_control))
     }
 
     /// The cached representation for `key` and until when it holds, rendering it with `render`
