@@ -95,6 +95,65 @@ pub struct ServeArgs {
     /// WebSub hub told about every feed change (`hub.mode=publish`); feeds advertise it.
     #[arg(long, env = "HERALD_WEBSUB_HUB")]
     pub websub_hub: Option<Url>,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    /// Seconds clients and proxies may reuse a feed or JSON response (`Cache-Control: max-age`).
+    #[arg(long, env = "HERALD_CACHE_MAX_AGE", default_value_t = DEFAULT_CACHE_MAX_AGE)]
+    pub cache_max_age: u32,
+}
+
+pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
+
+#[derive(Debug, Clone, Args)]
+pub struct FeedArgs {
+    /// How many of the newest items a feed carries.
+    #[arg(long, env = "HERALD_FEED_SIZE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub feed_size: u32,
+    /// Feed title.
+    #[arg(long, env = "HERALD_TITLE", default_value = "News")]
+    pub title: String,
+    /// Feed subtitle (Atom subtitle, RSS description, JSON Feed description).
+    #[arg(long, env = "HERALD_SUBTITLE", default_value = "The latest news")]
+    pub subtitle: String,
+    /// Author of every item [default: the feed title].
+    #[arg(long, env = "HERALD_AUTHOR")]
+    pub author: Option<String>,
+}
+
+/// What feeds say about themselves, and how long they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSettings {
+    pub size: u32,
+    pub title: String,
+    pub subtitle: String,
+    pub author: String,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self::from(FeedArgs {
+            feed_size: 20,
+            title: "News".to_owned(),
+            subtitle: "The latest news".to_owned(),
+            author: None,
+        })
+    }
+}
+
+impl From<FeedArgs> for FeedSettings {
+    fn from(args: FeedArgs) -> Self {
+        let author = args
+            .author
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| args.title.clone());
+        Self {
+            size: args.feed_size,
+            title: args.title,
+            subtitle: args.subtitle,
+            author,
+        }
+    }
 }
 
 /// What the running service needs, however it was configured.
@@ -107,6 +166,23 @@ pub struct Settings {
     pub seed_dir: Option<PathBuf>,
     pub cors_origins: CorsOrigins,
     pub websub_hub: Option<Url>,
+    pub feed: FeedSettings,
+    pub cache_max_age: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://herald.db".to_owned(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            seed_dir: None,
+            cors_origins: CorsOrigins::default(),
+            websub_hub: None,
+            feed: FeedSettings::default(),
+            cache_max_age: DEFAULT_CACHE_MAX_AGE,
+        }
+    }
 }
 
 impl From<ServeArgs> for Settings {
@@ -118,6 +194,8 @@ impl From<ServeArgs> for Settings {
             seed_dir: Some(args.seed_dir),
             cors_origins: args.cors_origins,
             websub_hub: args.websub_hub,
+            feed: FeedSettings::from(args.feed),
+            cache_max_age: args.cache_max_age,
         }
     }
 }
@@ -183,5 +261,21 @@ mod tests {
         let cli = Cli::try_parse_from(["herald", "--cors-origins", "https://a.example"]).unwrap();
         assert_eq!(cli.serve.cors_origins.trusted, ["https://a.example"]);
         assert!(Cli::try_parse_from(["herald", "--cors-origins", "a.example"]).is_err());
+    }
+
+    #[test]
+    fn feed_author_falls_back_to_the_title() {
+        let cli =
+            Cli::try_parse_from(["herald", "--title", "Acme news", "--feed-size", "5"]).unwrap();
+        let settings = Settings::from(cli.serve);
+        assert_eq!(settings.feed.author, "Acme news");
+        assert_eq!(settings.feed.size, 5);
+        assert_eq!(settings.cache_max_age, DEFAULT_CACHE_MAX_AGE);
+        let cli =
+            Cli::try_parse_from(["herald", "--author", "Desk", "--cache-max-age", "5"]).unwrap();
+        let settings = Settings::from(cli.serve);
+        assert_eq!(settings.feed.author, "Desk");
+        assert_eq!(settings.cache_max_age, 5);
+        assert!(Cli::try_parse_from(["herald", "--feed-size", "0"]).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Herald: one store of news items served as REST JSON to frontends and as feeds to readers.
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod clock;
@@ -7,6 +8,8 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod etag;
+pub mod feeds;
+pub mod http_cache;
 pub mod import;
 pub mod markdown;
 pub mod model;

@@ -14,7 +14,7 @@ use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
-use crate::{api, import, markdown, openapi};
+use crate::{access_log, api, http_cache, import, markdown, openapi};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -48,7 +48,8 @@ impl Application {
         let state = web::Data::new(
             AppState::new(store, public_url.clone(), clock)
                 .with_cors_origins(settings.cors_origins.clone())
-                .with_websub(settings.websub_hub.clone().map(Publisher::new)),
+                .with_websub(settings.websub_hub.clone().map(Publisher::new))
+                .with_publishing(settings.feed.clone(), settings.cache_max_age),
         );
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
@@ -147,10 +148,20 @@ pub fn build_app(
     let cors = state.cors_origins.middleware();
     App::new()
         .app_data(state)
-        .configure(openapi::configure)
-        .configure(api::configure)
-        // Inside Compress, so CORS headers land on every answer, errors and 404s included.
+        // Feeds answer from memory with validators and compressed bodies made once per change:
+        // nothing stands between them and the connection but CORS and the access log.
+        .configure(api::feeds::routes)
+        .service(
+            web::scope("")
+                .configure(openapi::configure)
+                .configure(api::configure)
+                // Validators, 304s, HEAD and compression for every other GET.
+                .wrap(middleware::from_fn(http_cache::middleware)),
+        )
+        // Nested scopes fall back to the app's default, not the enclosing scope's.
+        .default_service(web::to(api::not_found))
+        // Outside everything else, so CORS headers land on every answer, errors and 404s
+        // included.
         .wrap(cors)
-        .wrap(middleware::Compress::default())
-        .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+        .wrap(access_log::AccessLog)
 }

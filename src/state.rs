@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use url::Url;
 
 use crate::clock::Clock;
+use crate::config::FeedSettings;
 use crate::cors::CorsOrigins;
+use crate::feeds::cache::FeedCache;
+use crate::http_cache::{CachePolicy, ChangeClock};
 use crate::store::DynStore;
 use crate::websub::Publisher;
 
@@ -21,6 +24,14 @@ pub struct AppState {
     pub websub: Option<Publisher>,
     /// Bumped after every committed write, so caches of rendered responses know to refresh.
     revision: AtomicU64,
+    /// Feed title, size and author.
+    pub feed: FeedSettings,
+    /// `Cache-Control` of public GET responses.
+    pub cache: CachePolicy,
+    /// Rendered feeds (see `feeds::cache`).
+    pub feeds: FeedCache,
+    /// When content last changed, for `Last-Modified` of JSON responses.
+    pub changes: ChangeClock,
 }
 
 impl AppState {
@@ -32,6 +43,10 @@ impl AppState {
             cors_origins: CorsOrigins::default(),
             websub: None,
             revision: AtomicU64::new(0),
+            feed: FeedSettings::default(),
+            cache: CachePolicy::default(),
+            feeds: FeedCache::default(),
+            changes: ChangeClock::default(),
         }
     }
 
@@ -44,6 +59,13 @@ impl AppState {
     /// Pings this hub after content changes.
     pub fn with_websub(mut self, publisher: Option<Publisher>) -> Self {
         self.websub = publisher;
+        self
+    }
+
+    /// Feed and HTTP caching settings other than the defaults.
+    pub fn with_publishing(mut self, feed: FeedSettings, cache_max_age: u32) -> Self {
+        self.feed = feed;
+        self.cache = CachePolicy::new(cache_max_age);
         self
     }
 

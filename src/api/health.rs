@@ -23,5 +23,8 @@ pub struct Health {
 )]
 pub async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.store.ping().await?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+    // A probe must reach the service, not a cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(Health { status: "ok" }))
 }

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource.
 
 pub mod auth;
+pub mod feeds;
 pub mod health;
 pub mod input;
 pub mod news;
@@ -76,11 +77,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such resource".to_owned()))
 }
 
 /// The fallback of a resource: 405 with `Allow` naming the methods it has.
-fn not_allowed(allow: &'static str) -> actix_web::Route {
+pub(crate) fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow)) })
 }

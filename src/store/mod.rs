@@ -37,7 +37,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Who is asking decides which items exist for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Visibility {
     /// Published and due at `now`: what anonymous readers and feeds see.
     Public { now: DateTime<Utc> },
@@ -51,7 +51,7 @@ pub enum Visibility {
 }
 
 /// The order of a list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Sort {
     /// Newest first (`-published_at`), id breaking ties.
     #[default]
@@ -100,7 +100,7 @@ impl Sort {
 
 /// Keyset position: the sort key of the last item of the previous page, and the sort it belongs
 /// to (a position in one order means nothing in another).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub sort: Sort,
     /// `published_at` for the date orders; the bits of the relevance score for [`Sort::Relevance`]
@@ -149,13 +149,14 @@ impl Cursor {
 /// One thing to look for in a text search: a word, or a phrase of words in order; a prefix
 /// term also matches words that start with its last word. Store-neutral: each store renders it
 /// in its own query syntax, so user input never reaches a query language unquoted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchTerm {
     pub words: Vec<String>,
     pub prefix: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+/// `Eq + Hash` because rendered feeds are cached by the query they answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ListQuery {
     pub visibility: Visibility,
     /// Page size; the store fetches one more to know whether another page follows.
@@ -248,6 +249,17 @@ pub struct SourcedItem {
     pub item: WriteItem,
 }
 
+/// When public content last changed and when it will next change by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentTimes {
+    /// The newest `updated_at` of any item, or `published_at` of a public one (an item going
+    /// live is a change); `None` for an empty store.
+    pub last_change: Option<DateTime<Utc>>,
+    /// The earliest `published_at` after `now` of a published item: when a scheduled item
+    /// goes live and cached responses must be rebuilt.
+    pub next_publication: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportReport {
     pub created: usize,
@@ -271,6 +283,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every tag with the number of items carrying it that `visibility` lets through.
     async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>>;
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
+    /// Change times for HTTP validators and cache expiry, as seen at `now`.
+    async fn content_times(&self, now: DateTime<Utc>) -> StoreResult<ContentTimes>;
     /// Creates or updates items by source key, all in one transaction.
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
     /// When the next scheduled item becomes public: the earliest `published_at` after `now` of a

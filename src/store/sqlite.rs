@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{
-    ActiveToken, Cursor, ImportReport, ItemKey, ListQuery, Page, Sort, SourcedItem, Store,
-    StoreError, StoreResult, TagCount, TokenInfo, Visibility, WriteItem, fts,
+    ActiveToken, ContentTimes, Cursor, ImportReport, ItemKey, ListQuery, Page, Sort, SourcedItem,
+    Store, StoreError, StoreResult, TagCount, TokenInfo, Visibility, WriteItem, fts,
 };
 use crate::model::{Link, NewsItem, Status};
 
@@ -741,6 +741,24 @@ impl Store for SqliteStore {
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>> {
         let mut conn = self.pool.acquire().await?;
         fetch_one(&mut conn, key, visibility).await
+    }
+
+    async fn content_times(&self, now: DateTime<Utc>) -> StoreResult<ContentTimes> {
+        let (last, next): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT \
+               (SELECT max(CASE WHEN status = 'published' AND published_at <= ?1 \
+                                THEN max(updated_at, published_at) ELSE updated_at END) \
+                FROM news_items), \
+               (SELECT min(published_at) FROM news_items \
+                WHERE status = 'published' AND published_at > ?1)",
+        )
+        .bind(now.timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ContentTimes {
+            last_change: last.map(timestamp),
+            next_publication: next.map(timestamp),
+        })
     }
 
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {

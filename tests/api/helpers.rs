@@ -83,8 +83,7 @@ pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
-        cors_origins: Default::default(),
-        websub_hub: None,
+        ..Settings::default()
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod cors;
+mod feeds;
 mod helpers;
 mod openapi;
 mod read;

@@ -1,0 +1,249 @@
+//! Rendered feeds, kept in memory until their content changes.
+//!
+//! An entry is good while the content revision is the one it was rendered at (every write bumps
+//! it), the clock has not reached the next scheduled publication (the moment the feed would
+//! change by itself), and a recheck interval has not passed (writes by another process, such as
+//! `herald import`, bump no revision here). The map is bounded: per-tag and search feeds are
+//! keyed by their query, and the least recently used entry goes first.
+//!
+//! In front of the shared map each worker thread keeps its own copy of the entries it served,
+//! so a hit touches no lock and no reference count another core also writes: at tens of
+//! thousands of requests a second those contended cache lines are most of what a 304 costs.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use actix_web::http::header::HeaderValue;
+use chrono::{DateTime, Utc};
+
+use super::Format;
+use crate::http_cache::{RECHECK, Representation, local_header};
+use crate::state::AppState;
+use crate::store::ListQuery;
+
+/// How many distinct feeds stay rendered at once.
+pub const CAPACITY: usize = 256;
+
+/// One feed: its format, what it lists (visibility and cursor normalised) and where it lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FeedKey {
+    pub format: Format,
+    pub query: ListQuery,
+    /// Path and query below the public URL, as the feed's `rel="self"` names it.
+    pub self_path: String,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    rep: Arc<Representation>,
+    revision: u64,
+    valid_until: DateTime<Utc>,
+    last_used: AtomicU64,
+}
+
+impl CacheEntry {
+    fn fresh(&self, revision: u64, now: DateTime<Utc>) -> bool {
+        self.revision == revision && now < self.valid_until
+    }
+}
+
+#[derive(Debug)]
+pub struct FeedCache {
+    /// Tells this cache's thread-local copies from those of other instances (tests run
+    /// several apps in one process).
+    id: u64,
+    entries: RwLock<HashMap<FeedKey, CacheEntry>>,
+    /// Advanced once per insert; hits only store it when it moved (a load, not a contended
+    /// read-modify-write), which makes eviction "least recently used since an insert".
+    tick: AtomicU64,
+    /// One render at a time: a burst of requests after a change renders the feed once.
+    render: tokio::sync::Mutex<()>,
+}
+
+impl Default for FeedCache {
+    fn default() -> Self {
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            entries: RwLock::default(),
+            tick: AtomicU64::new(0),
+            render: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
+/// A worker's own copy of an entry of the shared map (see `Representation::local_copy`).
+struct Local {
+    rep: Representation,
+    cache_control: HeaderValue,
+    revision: u64,
+    valid_until: DateTime<Utc>,
+}
+
+/// Per worker, fewer entries than the shared map: each holds its own copy of the bodies.
+const LOCAL_CAPACITY: usize = 64;
+
+thread_local! {
+    static LOCAL: RefCell<HashMap<u64, HashMap<FeedKey, Local>>> = RefCell::default();
+}
+
+/// A freshly rendered body and how long it stays right.
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+    pub updated: DateTime<Utc>,
+    pub next_change: Option<DateTime<Utc>>,
+}
+
+impl FeedCache {
+    fn lookup(
+        &self,
+        key: &FeedKey,
+        revision: u64,
+        now: DateTime<Utc>,
+    ) -> Option<(Arc<Representation>, DateTime<Utc>)> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(key).filter(|e| e.fresh(revision, now))?;
+        let tick = self.tick.load(Ordering::Relaxed);
+        if entry.last_used.load(Ordering::Relaxed) != tick {
+            entry.last_used.store(tick, Ordering::Relaxed);
+        }
+        Some((entry.rep.clone(), entry.valid_until))
+    }
+
+    /// Remembers an entry in this worker's copy, bounded like the shared map.
+    fn keep_local(
+        &self,
+        key: &FeedKey,
+        rep: &Representation,
+        cache_control: &HeaderValue,
+        revision: u64,
+        valid_until: DateTime<Utc>,
+    ) {
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            let mine = local.entry(self.id).or_default();
+            if mine.len() >= LOCAL_CAPACITY && !mine.contains_key(key) {
+                mine.clear();
+            }
+            mine.insert(
+                key.clone(),
+                Local {
+                    rep: rep.local_copy(),
+                    cache_control: local_header(cache_control),
+                    revision,
+                    valid_until,
+                },
+            );
+        });
+    }
+
+    /// Answers with `respond(representation, cache_control)` from the cached representation
+    /// for `key`, rendering it with `render` when missing or stale.
+    pub async fn serve<F, Fut, R>(
+        &self,
+        state: &AppState,
+        key: &FeedKey,
+        render: F,
+        respond: impl FnOnce(&Representation, &HeaderValue) -> R,
+    ) -> Result<R, crate::error::ApiError>
+    where
+        F: FnOnce(DateTime<Utc>) -> Fut,
+        Fut: Future<Output = Result<Rendered, crate::error::ApiError>>,
+    {
+        let revision = state.revision();
+        let now = state.clock.now();
+        let mut respond = Some(respond);
+        let hit = LOCAL.with(|local| {
+            let local = local.borrow();
+            let entry = local.get(&self.id)?.get(key)?;
+            if entry.revision == revision && now < entry.valid_until {
+                respond.take().map(|f| f(&entry.rep, &entry.cache_control))
+            } else {
+                None
+            }
+        });
+        if let Some(answer) = hit {
+            return Ok(answer);
+        }
+        let (rep, valid_until) = self.get_or_render(state, key, render).await?;
+        let cache_control = state.cache.public();
+        self.keep_local(key, &rep, cache_control, revision, valid_until);
+        let respond = respond.expect("only a hit takes it");
+        Ok(respond(&rep, cache_control))
+    }
+
+    /// The cached representation for `key` and until when it holds, rendering it with `render`
+    /// when missing or stale.
+    async fn get_or_render<F, Fut>(
+        &self,
+        state: &AppState,
+        key: &FeedKey,
+        render: F,
+    ) -> Result<(Arc<Representation>, DateTime<Utc>), crate::error::ApiError>
+    where
+        F: FnOnce(DateTime<Utc>) -> Fut,
+        Fut: Future<Output = Result<Rendered, crate::error::ApiError>>,
+    {
+        if let Some(hit) = self.lookup(key, state.revision(), state.clock.now()) {
+            return Ok(hit);
+        }
+        let _rendering = self.render.lock().await;
+        // Read the revision before the store: a write landing mid-render leaves this entry
+        // already stale rather than wrongly fresh.
+        let revision = state.revision();
+        let now = state.clock.now();
+        if let Some(hit) = self.lookup(key, revision, now) {
+            return Ok(hit);
+        }
+        let rendered = render(now).await?;
+        let mut rep = Representation::new(rendered.body, rendered.content_type, rendered.updated);
+        let previous = {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            entries.get(key).map(|e| e.rep.clone())
+        };
+        if let Some(previous) = previous {
+            if previous.etag() == rep.etag() {
+                // Same bytes: keep the validator clients already hold.
+                rep.set_modified(previous.modified());
+            } else if rep.modified() <= previous.modified() {
+                // The body changed but no remaining item is newer (a delete, a public URL
+                // change): Last-Modified must still move, or If-Modified-Since keeps old copies.
+                rep.set_modified(now.max(previous.modified() + chrono::Duration::seconds(1)));
+            }
+        }
+        let rep = Arc::new(rep);
+        let recheck = now + RECHECK;
+        let valid_until = rendered.next_change.map_or(recheck, |t| t.min(recheck));
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CAPACITY && !entries.contains_key(key) {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            key.clone(),
+            CacheEntry {
+                rep: rep.clone(),
+                revision,
+                valid_until,
+                last_used: AtomicU64::new(self.tick.fetch_add(1, Ordering::Relaxed) + 1),
+            },
+        );
+        Ok((rep, valid_until))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,74 @@
+//! JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>) through serde: no maintained crate exists.
+
+use serde::Serialize;
+
+use super::{FeedDoc, rfc3339};
+use crate::model::Link;
+
+pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: &'a str,
+    description: &'a str,
+    authors: [Author<'a>; 1],
+    items: Vec<JsonItem<'a>>,
+}
+
+/// Item links have no JSON Feed field; extensions start with `_` (JSON Feed 1.1, "Extensions").
+#[derive(Serialize)]
+struct HeraldExtension<'a> {
+    links: &'a [Link],
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_html: &'a str,
+    summary: &'a str,
+    date_published: String,
+    date_modified: String,
+    authors: [Author<'a>; 1],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    #[serde(rename = "_herald")]
+    herald: HeraldExtension<'a>,
+}
+
+pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
+    let doc = JsonFeed {
+        version: VERSION,
+        title: &feed.title,
+        home_page_url: &feed.home_url,
+        feed_url: &feed.self_url,
+        description: &feed.subtitle,
+        authors: [Author { name: &feed.author }],
+        items: feed
+            .entries
+            .iter()
+            .map(|e| JsonItem {
+                id: &e.id,
+                url: &e.url,
+                title: &e.title,
+                content_html: &e.content_html,
+                summary: &e.summary,
+                date_published: rfc3339(e.published),
+                date_modified: rfc3339(e.updated),
+                authors: [Author { name: &feed.author }],
+                tags: &e.tags,
+                herald: HeraldExtension { links: &e.links },
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_vec(&doc)?)
+}

@@ -1,0 +1,155 @@
+//! Feeds for readers: one document model built from stored items, written as RSS 2.0, Atom 1.0
+//! or JSON Feed 1.1 (one module per format), and a cache so each is rendered once per change.
+
+pub mod atom;
+pub mod cache;
+pub mod json;
+pub mod rss;
+pub mod text;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::markdown;
+use crate::model::{Link, NewsItem};
+use text::cleaned;
+
+/// Plain-text summaries are cut to this many characters when an item has no summary of its own.
+const SUMMARY_CHARS: usize = 280;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json",
+        }
+    }
+
+    /// The canonical file name of the format (`feed.rss`, …): aliases link here as `rel="self"`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Rss => "feed.rss",
+            Format::Atom => "feed.atom",
+            Format::Json => "feed.json",
+        }
+    }
+
+    /// The extension after `feed.` in per-tag URLs.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "rss" => Some(Format::Rss),
+            "atom" => Some(Format::Atom),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn render(self, feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Format::Rss => rss::render(feed),
+            Format::Atom => atom::render(feed),
+            Format::Json => json::render(feed),
+        }
+    }
+}
+
+/// What a feed says about itself. Every text field has been through [`text::clean`].
+#[derive(Debug, Clone)]
+pub struct FeedDoc {
+    pub title: String,
+    pub subtitle: String,
+    /// The site (the public URL).
+    pub home_url: String,
+    /// Where this feed lives (`rel="self"`); also the Atom feed id.
+    pub self_url: String,
+    pub author: String,
+    /// The newest change of its items, so the document only changes when they do; the epoch
+    /// for an empty feed.
+    pub updated: DateTime<Utc>,
+    pub entries: Vec<Entry>,
+}
+
+/// One item as every format sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `urn:uuid:…` fixed when the item was created: RSS guid, Atom id, JSON Feed id.
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub summary: String,
+    /// Sanitised at write time; relative links already resolved against the public URL.
+    pub content_html: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub tags: Vec<String>,
+    pub links: Vec<Link>,
+}
+
+/// Feed-level texts, before cleaning.
+#[derive(Debug, Clone)]
+pub struct FeedMeta<'a> {
+    pub title: &'a str,
+    pub subtitle: &'a str,
+    pub author: &'a str,
+    pub home_url: &'a str,
+    pub self_url: &'a str,
+}
+
+impl Entry {
+    pub fn new(item: &NewsItem, url: String) -> Self {
+        let summary = match &item.summary {
+            Some(s) if !s.trim().is_empty() => cleaned(s),
+            _ => cleaned(&markdown::excerpt(&item.content_markdown, SUMMARY_CHARS)),
+        };
+        Self {
+            id: cleaned(&item.guid),
+            title: cleaned(&item.title),
+            url: cleaned(&url),
+            summary,
+            content_html: cleaned(&item.content_html),
+            published: item.published_at,
+            // A scheduled item changes for readers when it goes live, even if it was written
+            // earlier; Atom also expects `updated` not to precede `published`.
+            updated: item.updated_at.max(item.published_at),
+            tags: item.tags.iter().map(|t| cleaned(t)).collect(),
+            links: item
+                .links
+                .iter()
+                .map(|l| Link {
+                    title: cleaned(&l.title),
+                    url: cleaned(&l.url),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl FeedDoc {
+    pub fn new(meta: FeedMeta<'_>, entries: Vec<Entry>) -> Self {
+        let updated = entries
+            .iter()
+            .map(|e| e.updated)
+            .max()
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        Self {
+            title: cleaned(meta.title),
+            subtitle: cleaned(meta.subtitle),
+            home_url: cleaned(meta.home_url),
+            self_url: cleaned(meta.self_url),
+            author: cleaned(meta.author),
+            updated,
+            entries,
+        }
+    }
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}

@@ -1,0 +1,62 @@
+//! RSS 2.0 through the `rss` crate, with `atom:link rel="self"`, `content:encoded` for the full
+//! HTML and `dc:creator` for the author (RSS's own `<author>` must be an e-mail address).
+
+use ::rss::extension::atom::{AtomExtension, Link as AtomLink};
+use ::rss::extension::dublincore::DublinCoreExtension;
+use ::rss::{Category, Channel, Guid, Item};
+use chrono::{DateTime, Utc};
+
+use super::{Entry, FeedDoc, Format};
+
+/// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
+fn rfc822(t: DateTime<Utc>) -> String {
+    t.to_rfc2822()
+}
+
+fn item(entry: &Entry, author: &str) -> Item {
+    Item {
+        title: Some(entry.title.clone()),
+        link: Some(entry.url.clone()),
+        description: Some(entry.summary.clone()),
+        content: Some(entry.content_html.clone()),
+        guid: Some(Guid {
+            value: entry.id.clone(),
+            permalink: false,
+        }),
+        pub_date: Some(rfc822(entry.published)),
+        categories: entry
+            .tags
+            .iter()
+            .map(|tag| Category {
+                name: tag.clone(),
+                domain: None,
+            })
+            .collect(),
+        dublin_core_ext: Some(DublinCoreExtension {
+            creators: vec![author.to_owned()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
+    let channel = Channel {
+        title: feed.title.clone(),
+        link: feed.home_url.clone(),
+        description: feed.subtitle.clone(),
+        last_build_date: Some(rfc822(feed.updated)),
+        generator: Some("Herald".to_owned()),
+        atom_ext: Some(AtomExtension {
+            links: vec![AtomLink {
+                href: feed.self_url.clone(),
+                rel: "self".to_owned(),
+                mime_type: Some(Format::Rss.content_type().to_owned()),
+                ..Default::default()
+            }],
+        }),
+        items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),
+        ..Default::default()
+    };
+    Ok(channel.write_to(Vec::with_capacity(64 * 1024))?)
+}

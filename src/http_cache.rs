@@ -1,0 +1,540 @@
+//! HTTP caching (RFC 9110 §13, RFC 9111): validators, conditional GET/HEAD, `Cache-Control` and
+//! content coding, for every successful GET.
+//!
+//! Two paths share the rules below:
+//! - feeds are [`Representation`]s built once per change, compressed up front, and answered by
+//!   [`respond`] without touching the body (and without this module's middleware in the way);
+//! - every other GET goes through [`middleware`], which buffers the handler's body, tags it, and
+//!   compresses it per request.
+
+use std::io::Write;
+use std::sync::RwLock;
+use std::time::{Duration as StdDuration, UNIX_EPOCH};
+
+use actix_web::body::{self, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::ApiError;
+use crate::etag;
+use crate::state::AppState;
+use crate::store::StoreResult;
+
+/// Bodies smaller than this are sent as they are: compression would barely pay for its header.
+const MIN_COMPRESS: usize = 512;
+
+/// How long a remembered change time is trusted before the store is asked again, so a write by
+/// another process (e.g. `herald import`) is noticed without a restart.
+pub const RECHECK: Duration = Duration::seconds(60);
+
+/// `Cache-Control` for public responses, made once.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    pub max_age: u32,
+    public: HeaderValue,
+}
+
+impl CachePolicy {
+    pub fn new(max_age: u32) -> Self {
+        let public = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            .expect("digits make a valid header");
+        Self { max_age, public }
+    }
+
+    pub fn public(&self) -> &HeaderValue {
+        &self.public
+    }
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self::new(crate::config::DEFAULT_CACHE_MAX_AGE)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Coding {
+    fn header(self) -> Option<HeaderValue> {
+        match self {
+            Coding::Identity => None,
+            Coding::Gzip => Some(HeaderValue::from_static("gzip")),
+            Coding::Brotli => Some(HeaderValue::from_static("br")),
+        }
+    }
+}
+
+/// The coding to send for an `Accept-Encoding` value: brotli, else gzip, else identity, each
+/// only if its q-value (explicit or through `*`) is above zero.
+pub fn negotiate(accept: Option<&HeaderValue>) -> Coding {
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return Coding::Identity;
+    };
+    let (mut br, mut gzip, mut star) = (None, None, None);
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let name = pieces.next().unwrap_or("").trim();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .filter_map(|q| q.trim().parse::<f32>().ok())
+            .next()
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case("br") {
+            br = Some(q);
+        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(q);
+        } else if name == "*" {
+            star = Some(q);
+        }
+    }
+    let br = br.or(star).unwrap_or(0.0);
+    let gzip = gzip.or(star).unwrap_or(0.0);
+    if br > 0.0 && br >= gzip {
+        Coding::Brotli
+    } else if gzip > 0.0 {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+/// Whether `If-None-Match` lists `etag` (weak comparison, RFC 9110 §13.1.2).
+fn none_match(header: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let etag = opaque(etag);
+    header.trim() == "*" || header.split(',').any(|t| opaque(t) == etag)
+}
+
+/// RFC 9110 §13.2.2 for GET and HEAD: `If-None-Match` decides when present; otherwise
+/// `If-Modified-Since` answers "not modified" when the representation is not newer than it.
+pub fn not_modified(headers: &HeaderMap, etag: &str, modified: Option<DateTime<Utc>>) -> bool {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        return inm.to_str().is_ok_and(|v| none_match(v, etag));
+    }
+    let (Some(ims), Some(modified)) = (headers.get(header::IF_MODIFIED_SINCE), modified) else {
+        return false;
+    };
+    parse_http_date(ims).is_some_and(|since| modified.timestamp() <= since.timestamp())
+}
+
+/// Any of the three HTTP-date forms (RFC 9110 §5.6.7).
+fn parse_http_date(value: &HeaderValue) -> Option<DateTime<Utc>> {
+    let date: HttpDate = value.to_str().ok()?.parse().ok()?;
+    Some(DateTime::<Utc>::from(std::time::SystemTime::from(date)))
+}
+
+/// An IMF-fixdate for `Last-Modified`.
+pub fn http_date(t: DateTime<Utc>) -> HeaderValue {
+    let secs = u64::try_from(t.timestamp()).unwrap_or(0);
+    let date = HttpDate::from(UNIX_EPOCH + StdDuration::from_secs(secs));
+    HeaderValue::from_str(&date.to_string()).expect("an HTTP date is a valid header")
+}
+
+fn gzip(data: &[u8], level: u32) -> Option<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 3),
+        flate2::Compression::new(level),
+    );
+    encoder.write_all(data).ok()?;
+    encoder.finish().ok().map(Bytes::from)
+}
+
+fn brotli(data: &[u8], quality: u32) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(data.len() / 3);
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, quality, 22);
+        writer.write_all(data).ok()?;
+    }
+    Some(Bytes::from(out))
+}
+
+/// `value` in a buffer of its own (see [`Representation::local_copy`]).
+pub fn local_header(value: &HeaderValue) -> HeaderValue {
+    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone())
+}
+
+/// A response body built once and served many times: validators and compressed forms included.
+#[derive(Debug)]
+pub struct Representation {
+    content_type: HeaderValue,
+    etag: String,
+    etag_header: HeaderValue,
+    modified: DateTime<Utc>,
+    last_modified: HeaderValue,
+    identity: Bytes,
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
+}
+
+impl Representation {
+    /// Tags and compresses `body` (maximum compression: this runs once per change).
+    pub fn new(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Self {
+        let etag = etag::strong(&body);
+        let smaller = |c: Option<Bytes>| c.filter(|c| c.len() < body.len());
+        let gzip = smaller(gzip(&body, 9));
+        let brotli = smaller(brotli(&body, 11));
+        Self {
+            content_type: HeaderValue::from_static(content_type),
+            etag_header: HeaderValue::from_str(&etag).expect("hex in quotes is a valid header"),
+            etag,
+            modified,
+            last_modified: http_date(modified),
+            identity: Bytes::from(body),
+            gzip,
+            brotli,
+        }
+    }
+
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
+    pub fn modified(&self) -> DateTime<Utc> {
+        self.modified
+    }
+
+    /// Moves `Last-Modified` (e.g. forward, when the body changed but no item got newer).
+    pub fn set_modified(&mut self, modified: DateTime<Utc>) {
+        self.modified = modified;
+        self.last_modified = http_date(modified);
+    }
+
+    /// A copy sharing no buffer with `self`. Cloning a `Bytes` or `HeaderValue` bumps a
+    /// reference count in its buffer; per-worker copies keep those counts off the cache lines
+    /// other cores write.
+    pub fn local_copy(&self) -> Self {
+        let bytes = |b: &Bytes| Bytes::copy_from_slice(b);
+        Self {
+            content_type: local_header(&self.content_type),
+            etag: self.etag.clone(),
+            etag_header: local_header(&self.etag_header),
+            modified: self.modified,
+            last_modified: local_header(&self.last_modified),
+            identity: bytes(&self.identity),
+            gzip: self.gzip.as_ref().map(bytes),
+            brotli: self.brotli.as_ref().map(bytes),
+        }
+    }
+
+    fn body(&self, coding: Coding) -> (Coding, &Bytes) {
+        match coding {
+            Coding::Brotli if self.brotli.is_some() => (coding, self.brotli.as_ref().unwrap()),
+            Coding::Gzip | Coding::Brotli if self.gzip.is_some() => {
+                (Coding::Gzip, self.gzip.as_ref().unwrap())
+            }
+            _ => (Coding::Identity, &self.identity),
+        }
+    }
+}
+
+/// The validators and caching headers every answer repeats, 200 or 304.
+fn caching_headers(
+    res: &mut HttpResponseBuilder,
+    etag: HeaderValue,
+    last_modified: Option<HeaderValue>,
+    cache_control: HeaderValue,
+) {
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
+    if let Some(lm) = last_modified {
+        res.insert_header((header::LAST_MODIFIED, lm));
+    }
+}
+
+/// Answers a GET or HEAD for `rep`: 304 when the client's copy is current, else the body in the
+/// best coding the client accepts. Nothing is rendered or compressed here.
+pub fn respond(
+    req: &HttpRequest,
+    rep: &Representation,
+    cache_control: &HeaderValue,
+) -> HttpResponse {
+    let headers = req.headers();
+    let status = if not_modified(headers, &rep.etag, Some(rep.modified)) {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = HttpResponse::build(status);
+    caching_headers(
+        &mut res,
+        rep.etag_header.clone(),
+        Some(rep.last_modified.clone()),
+        cache_control.clone(),
+    );
+    if status == StatusCode::NOT_MODIFIED {
+        return res.finish();
+    }
+    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
+    if let Some(value) = coding.header() {
+        res.insert_header((header::CONTENT_ENCODING, value));
+    }
+    res.insert_header((header::CONTENT_TYPE, rep.content_type.clone()))
+        .body(body.clone())
+}
+
+/// A response that already carries its validators, caching policy and coding (as [`respond`]
+/// makes them) is left alone.
+fn is_prepared(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::CONTENT_ENCODING)
+        || (headers.contains_key(header::ETAG)
+            && headers.contains_key(header::LAST_MODIFIED)
+            && headers.contains_key(header::CACHE_CONTROL))
+}
+
+/// When public content last changed, remembered per content revision so JSON responses get a
+/// `Last-Modified` without a query each. Never moves backwards while the process runs, and
+/// moves forward on every observed write, so a delete (which leaves no newer row behind) still
+/// invalidates `If-Modified-Since`.
+#[derive(Debug, Default)]
+pub struct ChangeClock {
+    memo: RwLock<Option<ChangeMemo>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ChangeMemo {
+    revision: u64,
+    valid_until: DateTime<Utc>,
+    value: DateTime<Utc>,
+}
+
+impl ChangeClock {
+    pub async fn last_change(&self, state: &AppState) -> StoreResult<DateTime<Utc>> {
+        let revision = state.revision();
+        let now = state.clock.now();
+        let previous = *self.memo.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(memo) = previous
+            && memo.revision == revision
+            && now < memo.valid_until
+        {
+            return Ok(memo.value);
+        }
+        let times = state.store.content_times(now).await?;
+        let mut value = times.last_change.unwrap_or(DateTime::UNIX_EPOCH);
+        if let Some(memo) = previous {
+            value = value.max(memo.value);
+            if memo.revision != revision {
+                // Strictly later, even within the same second or if the write left no newer row.
+                value = value.max(now).max(memo.value + Duration::seconds(1));
+            }
+        }
+        let recheck = now + RECHECK;
+        let valid_until = times.next_publication.map_or(recheck, |t| t.min(recheck));
+        *self.memo.write().unwrap_or_else(|e| e.into_inner()) = Some(ChangeMemo {
+            revision,
+            valid_until,
+            value,
+        });
+        Ok(value)
+    }
+}
+
+fn is_compressible(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/") || ct.contains("json") || ct.contains("xml"))
+}
+
+/// Caching for every GET (and HEAD, which is answered as a GET without the body): a strong ETag
+/// of the body unless the handler set one, `Last-Modified`, `Cache-Control` unless the handler
+/// set one, conditional 304s, and gzip/brotli. Responses that are already prepared pass untouched.
+pub async fn middleware<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let method = req.method().clone();
+    if method == Method::HEAD {
+        // Routes are GET routes; the HTTP/1 codec already knows to omit the body of a HEAD.
+        req.head_mut().method = Method::GET;
+    } else if method != Method::GET {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let res = next.call(req).await?;
+    if res.status() != StatusCode::OK || is_prepared(res.headers()) {
+        return Ok(res.map_into_left_body());
+    }
+    let state = res.request().app_data::<Data<AppState>>().cloned();
+    let (req, res) = res.into_parts();
+    let (mut res, body) = res.into_parts();
+    let bytes = body::to_bytes(body).await.map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!("reading a response body: {}", e.into()))
+    })?;
+
+    let headers = res.headers_mut();
+    let etag = match headers.get(header::ETAG) {
+        Some(tag) => tag.clone(),
+        None => HeaderValue::from_str(&etag::strong(&bytes)).expect("hex in quotes"),
+    };
+    let modified = match (headers.get(header::LAST_MODIFIED), &state) {
+        (Some(_), _) => None,
+        (None, Some(state)) => Some(
+            state
+                .changes
+                .last_change(state)
+                .await
+                .map_err(ApiError::from)?,
+        ),
+        (None, None) => None,
+    };
+    let modified_header = headers
+        .get(header::LAST_MODIFIED)
+        .cloned()
+        .or(modified.map(http_date));
+    let modified = modified.or_else(|| modified_header.as_ref().and_then(parse_http_date));
+    let cache_control = match headers.get(header::CACHE_CONTROL) {
+        Some(value) => value.clone(),
+        // Answers to authenticated requests may hold drafts: never for shared caches.
+        None if req.headers().contains_key(header::AUTHORIZATION) => {
+            HeaderValue::from_static("private, no-cache")
+        }
+        None => state
+            .as_ref()
+            .map(|s| s.cache.public().clone())
+            .unwrap_or_else(|| CachePolicy::default().public),
+    };
+
+    let tag = etag.to_str().unwrap_or("");
+    let fresh = not_modified(req.headers(), tag, modified);
+    let mut out = HttpResponse::build(if fresh {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    });
+    for (name, value) in res.headers() {
+        if !fresh || name == header::CONTENT_LOCATION || name == header::DATE {
+            out.append_header((name.clone(), value.clone()));
+        }
+    }
+    caching_headers(&mut out, etag, modified_header, cache_control);
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        out.append_header((header::VARY, HeaderValue::from_static("Authorization")));
+    }
+    let out = if fresh {
+        out.finish()
+    } else {
+        let coding = if bytes.len() >= MIN_COMPRESS
+            && !res.headers().contains_key(header::CONTENT_ENCODING)
+            && is_compressible(res.headers().get(header::CONTENT_TYPE))
+        {
+            negotiate(req.headers().get(header::ACCEPT_ENCODING))
+        } else {
+            Coding::Identity
+        };
+        // Per request, so a quick level: these bodies are a page of JSON at most.
+        let encoded = match coding {
+            Coding::Identity => None,
+            Coding::Gzip => gzip(&bytes, 6),
+            Coding::Brotli => brotli(&bytes, 4),
+        };
+        match (encoded, coding.header()) {
+            (Some(encoded), Some(value)) => {
+                out.insert_header((header::CONTENT_ENCODING, value));
+                out.body(encoded)
+            }
+            _ => out.body(bytes),
+        }
+    };
+    Ok(ServiceResponse::new(req, out).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hv(s: &'static str) -> HeaderValue {
+        HeaderValue::from_static(s)
+    }
+
+    #[test]
+    fn negotiation_honours_q_values() {
+        assert_eq!(negotiate(None), Coding::Identity);
+        assert_eq!(negotiate(Some(&hv("gzip, deflate, br"))), Coding::Brotli);
+        assert_eq!(negotiate(Some(&hv("gzip"))), Coding::Gzip);
+        assert_eq!(negotiate(Some(&hv("br;q=0, gzip;q=0.5"))), Coding::Gzip);
+        assert_eq!(negotiate(Some(&hv("br;q=0.2, gzip;q=0.8"))), Coding::Gzip);
+        assert_eq!(negotiate(Some(&hv("*"))), Coding::Brotli);
+        assert_eq!(negotiate(Some(&hv("identity"))), Coding::Identity);
+        assert_eq!(negotiate(Some(&hv("*;q=0, identity"))), Coding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_wins_over_if_modified_since() {
+        let t: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MODIFIED_SINCE, http_date(t));
+        assert!(not_modified(&h, "\"a\"", Some(t)));
+        assert!(!not_modified(&h, "\"a\"", Some(t + Duration::seconds(1))));
+        h.insert(header::IF_NONE_MATCH, hv("\"b\", W/\"a\""));
+        assert!(not_modified(&h, "\"a\"", Some(t + Duration::seconds(1))));
+        h.insert(header::IF_NONE_MATCH, hv("\"b\""));
+        assert!(!not_modified(&h, "\"a\"", Some(t)));
+        h.insert(header::IF_NONE_MATCH, hv("*"));
+        assert!(not_modified(&h, "\"a\"", None));
+    }
+
+    #[actix_web::test]
+    async fn a_handler_etag_is_kept_and_used_for_conditionals() {
+        use actix_web::{App, test, web};
+        let app = test::init_service(
+            App::new()
+                .route(
+                    "/",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .insert_header((header::ETAG, "\"v7\""))
+                            .body("item")
+                    }),
+                )
+                .wrap(actix_web::middleware::from_fn(middleware)),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers().get(header::ETAG).unwrap(), "\"v7\"");
+        assert_eq!(
+            res.headers().get(header::CACHE_CONTROL).unwrap(),
+            "public, max-age=60"
+        );
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::IF_NONE_MATCH, "\"v7\""))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(res.headers().get(header::ETAG).unwrap(), "\"v7\"");
+        // Authenticated answers may hold drafts: private, and varying by credentials.
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, "Bearer secret"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(
+            res.headers().get(header::CACHE_CONTROL).unwrap(),
+            "private, no-cache"
+        );
+        let vary: Vec<_> = res.headers().get_all(header::VARY).collect();
+        assert!(vary.iter().any(|v| *v == "Authorization"), "{vary:?}");
+    }
+
+    #[test]
+    fn representations_carry_smaller_compressed_forms() {
+        let body = "<p>hello</p>".repeat(200).into_bytes();
+        let rep = Representation::new(body.clone(), "text/html", DateTime::UNIX_EPOCH);
+        assert_eq!(rep.etag(), etag::strong(&body));
+        assert_eq!(rep.body(Coding::Brotli).0, Coding::Brotli);
+        assert_eq!(rep.body(Coding::Gzip).0, Coding::Gzip);
+        assert!(rep.body(Coding::Gzip).1.len() < body.len());
+        let tiny = Representation::new(b"x".to_vec(), "text/plain", DateTime::UNIX_EPOCH);
+        assert_eq!(tiny.body(Coding::Brotli).0, Coding::Identity);
+    }
+}
