@@ -192,6 +192,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
             author: &state.feed.author,
             home_url: state.public_url.as_str(),
             self_url: &state.url(&key.self_path),
+            hub_url: state.websub.as_ref().map(|p| p.hub().as_str()),
         },
         entries,
     );

@@ -72,7 +72,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
             value: "Herald".to_owned(),
             ..Default::default()
         }),
-        links: vec![
+        links: [
             link(&feed.home_url, "alternate", Some("text/html"), None),
             link(
                 &feed.self_url,
@@ -80,7 +80,14 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
                 Some(Format::Atom.content_type()),
                 None,
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            feed.hub_url
+                .as_deref()
+                .map(|hub| link(hub, "hub", None, None)),
+        )
+        .collect(),
         entries: feed
             .entries
             .iter()

@@ -20,7 +20,17 @@ struct JsonFeed<'a> {
     feed_url: &'a str,
     description: &'a str,
     authors: [Author<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// JSON Feed 1.1 `hubs`: where to subscribe for real-time notifications.
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 /// Item links have no JSON Feed field; extensions start with `_` (JSON Feed 1.1, "Extensions").
@@ -53,6 +63,14 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         feed_url: &feed.self_url,
         description: &feed.subtitle,
         authors: [Author { name: &feed.author }],
+        hubs: feed
+            .hub_url
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: feed
             .entries
             .iter()

@@ -69,6 +69,8 @@ pub struct FeedDoc {
     pub home_url: String,
     /// Where this feed lives (`rel="self"`); also the Atom feed id.
     pub self_url: String,
+    /// The WebSub hub subscribers may use (`rel="hub"`), when one is configured.
+    pub hub_url: Option<String>,
     pub author: String,
     /// The newest change of its items, so the document only changes when they do; the epoch
     /// for an empty feed.
@@ -100,6 +102,7 @@ pub struct FeedMeta<'a> {
     pub author: &'a str,
     pub home_url: &'a str,
     pub self_url: &'a str,
+    pub hub_url: Option<&'a str>,
 }
 
 impl Entry {
@@ -143,6 +146,7 @@ impl FeedDoc {
             subtitle: cleaned(meta.subtitle),
             home_url: cleaned(meta.home_url),
             self_url: cleaned(meta.self_url),
+            hub_url: meta.hub_url.map(cleaned),
             author: cleaned(meta.author),
             updated,
             entries,

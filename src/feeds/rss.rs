@@ -48,12 +48,18 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         last_build_date: Some(rfc822(feed.updated)),
         generator: Some("Herald".to_owned()),
         atom_ext: Some(AtomExtension {
-            links: vec![AtomLink {
+            links: std::iter::once(AtomLink {
                 href: feed.self_url.clone(),
                 rel: "self".to_owned(),
                 mime_type: Some(Format::Rss.content_type().to_owned()),
                 ..Default::default()
-            }],
+            })
+            .chain(feed.hub_url.iter().map(|hub| AtomLink {
+                href: hub.clone(),
+                rel: "hub".to_owned(),
+                ..Default::default()
+            }))
+            .collect(),
         }),
         items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),
         ..Default::default()

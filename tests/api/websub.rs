@@ -235,3 +235,45 @@ fn outside_a_runtime_nothing_is_sent_and_nothing_panics() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn feeds_advertise_the_hub_and_an_http_write_pings_it() {
+    let mut hub = FakeHub::start(0, true);
+    let hub_url = hub.url.clone();
+    let app = spawn_adjusted(|s| s.websub_hub = Some(hub_url.clone())).await;
+
+    // Subscribers discover the hub next to rel="self" in every format.
+    let atom = app.get("/feed.atom").await.text().await.unwrap();
+    assert!(
+        atom.contains(&format!(r#"<link href="{hub_url}" rel="hub"/>"#)),
+        "{atom}"
+    );
+    let rss = app.get("/feed.rss").await.text().await.unwrap();
+    assert!(rss.contains(&format!(r#"href="{hub_url}""#)) && rss.contains(r#"rel="hub""#));
+    let json: serde_json::Value = app.get("/feed.json").await.json().await.unwrap();
+    assert_eq!(json["hubs"][0]["type"], "WebSub");
+    assert_eq!(json["hubs"][0]["url"], hub_url.as_str());
+
+    // A write through the API, not a direct call, reaches the hub for every feed.
+    let token = app.token().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/news"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "Pinged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let mut got: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        got.push(hub.next().await.feed_url().to_owned());
+    }
+    got.sort();
+    let mut want: Vec<String> = ["feed.atom", "feed.json", "feed.rss"]
+        .iter()
+        .map(|p| app.url(p))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
