@@ -3,10 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{Header, ObjectBuilder, RefOr, ResponseBuilder, Type};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::api;
+use crate::error::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +31,14 @@ use crate::api;
         api::write::delete,
         api::health::healthz,
         api::tags::list,
+        rss_feed,
+        rss_alias,
+        atom_feed,
+        atom_alias_feed_xml,
+        atom_alias_atom_xml,
+        json_feed,
+        tag_feed,
+        item_page,
     ),
     components(schemas(
         api::news::ItemView,
@@ -43,9 +54,10 @@ use crate::api;
         Tag,
         api::health::Health,
     )),
-    modifiers(&BearerAuth, &PartialItems),
+    modifiers(&BearerAuth, &PartialItems, &HttpCaching),
     tags(
         (name = "news", description = "News items as JSON"),
+        (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
         (name = "operations", description = "Health and the contract itself"),
     )
 )]
@@ -89,7 +101,7 @@ struct PartialItems;
 
 impl Modify for PartialItems {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, Schema};
+        use utoipa::openapi::Schema;
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
@@ -230,4 +242,201 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/openapi.json", ApiDoc::openapi()),
         );
+}
+
+/// The list filters of `GET /api/v1/news`, which every feed accepts too: a saved search is a
+/// subscription. A feed is always the newest items, so paging parameters are ignored.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct FeedFilters {
+    /// Only items with every given tag (repeatable).
+    tag: Option<Vec<String>>,
+    /// Full-text search, as in `GET /api/v1/news`.
+    #[param(max_length = 500)]
+    q: Option<String>,
+    /// Published at or after: RFC 3339, or a date.
+    since: Option<String>,
+    /// Published at or before: RFC 3339, or a date (to the end of that day, UTC).
+    until: Option<String>,
+    /// `-published_at` (default), `published_at`, or `relevance` (with `q`).
+    #[param(pattern = "^(-published_at|published_at|relevance)$")]
+    sort: Option<String>,
+}
+
+/// One documented feed URL. The handlers are built in a loop (`api::feeds::routes`), so each
+/// URL gets a stand-in function here to carry its annotation.
+macro_rules! feed_doc {
+    ($name:ident, $path:literal, $id:literal, $content_type:literal, $body:ty, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            get,
+            path = $path,
+            operation_id = $id,
+            tag = "feeds",
+            params(FeedFilters),
+            responses(
+                (status = 200, description = "The newest items (`HERALD_FEED_SIZE`, default 20)", body = $body, content_type = $content_type),
+                (status = 400, description = "A filter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+            ),
+        )]
+        #[allow(dead_code)]
+        fn $name() {}
+    };
+}
+
+feed_doc!(
+    rss_feed,
+    "/feed.rss",
+    "rssFeed",
+    "application/rss+xml; charset=utf-8",
+    String,
+    "RSS 2.0."
+);
+feed_doc!(
+    rss_alias,
+    "/rss.xml",
+    "rssFeedAlias",
+    "application/rss+xml; charset=utf-8",
+    String,
+    "RSS 2.0 at the path many sites already hand out."
+);
+feed_doc!(
+    atom_feed,
+    "/feed.atom",
+    "atomFeed",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 (RFC 4287)."
+);
+feed_doc!(
+    atom_alias_feed_xml,
+    "/feed.xml",
+    "atomFeedJekyll",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 at jekyll-feed's path."
+);
+feed_doc!(
+    atom_alias_atom_xml,
+    "/atom.xml",
+    "atomFeedAlias",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 at another common path."
+);
+feed_doc!(
+    json_feed,
+    "/feed.json",
+    "jsonFeed",
+    "application/feed+json",
+    Object,
+    "JSON Feed 1.1."
+);
+
+/// The feed of one tag, in any format.
+#[utoipa::path(
+    get,
+    path = "/tags/{tag}/feed.{format}",
+    operation_id = "tagFeed",
+    tag = "feeds",
+    params(
+        ("tag" = String, Path, description = "The tag"),
+        ("format" = String, Path, pattern = "^(rss|atom|json)$", description = "`rss`, `atom` or `json`"),
+        FeedFilters,
+    ),
+    responses(
+        (status = 200, description = "The newest items with the tag", content(
+            (String = "application/rss+xml; charset=utf-8"),
+            (String = "application/atom+xml; charset=utf-8"),
+            (Object = "application/feed+json"),
+        )),
+        (status = 400, description = "A filter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such feed format", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[allow(dead_code)]
+fn tag_feed() {}
+
+/// The item's permalink: a minimal HTML page (the `url` of an item, the `link` in feeds).
+#[utoipa::path(
+    get,
+    path = "/news/{key}",
+    operation_id = "itemPage",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug")),
+    responses(
+        (status = 200, description = "The item as HTML", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 404, description = "No such public item", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[allow(dead_code)]
+fn item_page() {}
+
+/// RFC 9110 conditional requests, stated once for every public GET: validators on 200s, and
+/// `If-None-Match` / `If-Modified-Since` answered with 304.
+struct HttpCaching;
+
+impl Modify for HttpCaching {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let string = || ObjectBuilder::new().schema_type(Type::String).build();
+        let header = |description: &str| {
+            let mut h = Header::new(string());
+            h.description = Some(description.to_owned());
+            h
+        };
+        let validators = [
+            ("ETag", "Strong validator of this representation"),
+            ("Last-Modified", "When the content last changed (HTTP-date)"),
+            (
+                "Cache-Control",
+                "`public, max-age=60` by default (`HERALD_CACHE_MAX_AGE`)",
+            ),
+        ];
+        let conditionals: [Parameter; 2] = [
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .description(Some(
+                    "304 when one of these ETags is current (takes precedence)",
+                ))
+                .schema(Some(string()))
+                .build(),
+            ParameterBuilder::new()
+                .name("If-Modified-Since")
+                .parameter_in(ParameterIn::Header)
+                .description(Some("304 when nothing changed since this HTTP-date"))
+                .schema(Some(string()))
+                .build(),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/healthz" {
+                continue;
+            }
+            let Some(get) = item.get.as_mut() else {
+                continue;
+            };
+            if let Some(RefOr::T(ok)) = get.responses.responses.get_mut("200") {
+                for (name, description) in validators {
+                    ok.headers
+                        .entry(name.to_owned())
+                        .or_insert_with(|| RefOr::T(header(description)));
+                }
+            }
+            get.responses.responses.insert(
+                "304".to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description("Not Modified: the cached copy is current; no body")
+                        .header("ETag", header("The current validator"))
+                        .header("Last-Modified", header("When the content last changed"))
+                        .header("Cache-Control", header("As on a 200"))
+                        .build(),
+                ),
+            );
+            get.parameters
+                .get_or_insert_with(Vec::new)
+                .extend(conditionals.iter().cloned().map(RefOr::T));
+        }
+    }
 }

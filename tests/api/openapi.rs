@@ -25,7 +25,20 @@ async fn the_contract_is_served_as_yaml_json_and_docs() {
 
     let json: Value = app.get_json("/openapi.json").await;
     assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/v1/news", "/api/v1/news/{key}", "/healthz"] {
+    for path in [
+        "/api/v1/news",
+        "/api/v1/news/{key}",
+        "/api/v1/tags",
+        "/healthz",
+        "/feed.rss",
+        "/feed.atom",
+        "/feed.json",
+        "/feed.xml",
+        "/atom.xml",
+        "/rss.xml",
+        "/tags/{tag}/feed.{format}",
+        "/news/{key}",
+    ] {
         assert!(json["paths"][path].is_object(), "{path} documented");
     }
     assert_eq!(
