@@ -69,12 +69,19 @@ impl AppState {
         self
     }
 
-    /// Call after every committed change to items (create, edit, delete, import).
+    /// Call after every committed change to items that is not one item's write (an import).
     pub fn content_changed(&self) {
+        self.items_changed([]);
+    }
+
+    /// Call after a committed write to items carrying `tags` (before and after the write):
+    /// caches refresh, and the hub hears of the main feeds and those tags' feeds, in the
+    /// background.
+    pub fn items_changed<'a>(&self, tags: impl IntoIterator<Item = &'a str>) {
         self.revision.fetch_add(1, Ordering::Release);
-        // Every feed shows the newest items, so every feed changed; subscribers hear of it
-        // through the hub, in the background.
-        crate::websub::notify(self, crate::websub::feed_urls(self));
+        if self.websub.is_some() {
+            crate::websub::notify(self, crate::websub::feed_urls_with_tags(self, tags));
+        }
     }
 
     /// Changes whenever stored content does.

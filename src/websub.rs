@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::feeds::Format;
 use crate::state::AppState;
 
 /// The feeds every content change touches, as paths below the public URL.
@@ -112,6 +113,24 @@ impl Publisher {
 /// Absolute URLs of the feeds a content change affects.
 pub fn feed_urls(state: &AppState) -> Vec<String> {
     FEED_PATHS.iter().map(|path| state.url(path)).collect()
+}
+
+/// The main feeds and every format of each tag's feed: what a change to items with these tags
+/// touches. The URLs are the feeds' own `rel="self"`, which is what subscribers hold.
+pub fn feed_urls_with_tags<'a>(
+    state: &AppState,
+    tags: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut urls = feed_urls(state);
+    let mut seen = std::collections::BTreeSet::new();
+    for tag in tags {
+        if seen.insert(tag) {
+            for format in [Format::Rss, Format::Atom, Format::Json] {
+                urls.push(state.url(&crate::api::feeds::tag_path(state, tag, format)));
+            }
+        }
+    }
+    urls
 }
 
 /// Tells the configured hub, if any, that these feeds changed. Returns at once; `None` when no

@@ -126,7 +126,7 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
 }
 
 /// `tags/{tag}/feed.{ext}` with the tag percent-encoded as a path segment.
-fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
+pub(crate) fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
     let mut url = state.public_url.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
         segments

@@ -83,7 +83,7 @@ pub async fn create(
     let now = state.clock.now();
     let item = input::parse_item(&body, None, now, &state.public_url)?;
     let stored = state.store.create(&item, now).await?;
-    state.content_changed();
+    state.items_changed(stored.tags.iter().map(String::as_str));
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
     response.insert_header((
@@ -187,7 +187,7 @@ async fn update(
     body: &Value,
     how: Update,
 ) -> ApiResult<HttpResponse> {
-    let stored = edit(state, req, key, async |current| {
+    let (stored, old_tags) = edit(state, req, key, async |current| {
         let now = state.clock.now();
         let merged;
         let doc = match how {
@@ -200,13 +200,20 @@ async fn update(
             }
         };
         let item = input::parse_item(doc, Some(&current), now, &state.public_url)?;
-        Ok(state
+        let stored = state
             .store
             .replace(current.id, &item, Some(&current), now)
-            .await?)
+            .await?;
+        Ok((stored, current.tags))
     })
     .await?;
-    state.content_changed();
+    // A tag removed by the edit changes that tag's feed as much as one added.
+    state.items_changed(
+        old_tags
+            .iter()
+            .chain(stored.tags.iter())
+            .map(String::as_str),
+    );
     let action = match how {
         Update::Replace => "news item replaced",
         Update::MergePatch => "news item patched",
@@ -239,12 +246,12 @@ pub async fn delete(
     editor: Editor,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = edit(&state, &req, &key, async |current| {
+    let (id, tags) = edit(&state, &req, &key, async |current| {
         state.store.delete(current.id, Some(&current)).await?;
-        Ok(current.id)
+        Ok((current.id, current.tags))
     })
     .await?;
-    state.content_changed();
+    state.items_changed(tags.iter().map(String::as_str));
     tracing::info!(editor = %editor.name, id, "news item deleted");
     Ok(HttpResponse::NoContent().finish())
 }

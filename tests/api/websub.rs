@@ -254,26 +254,43 @@ async fn feeds_advertise_the_hub_and_an_http_write_pings_it() {
     assert_eq!(json["hubs"][0]["type"], "WebSub");
     assert_eq!(json["hubs"][0]["url"], hub_url.as_str());
 
-    // A write through the API, not a direct call, reaches the hub for every feed.
+    // A write through the API, not a direct call, reaches the hub for every feed it touches:
+    // the main feeds and those of its tags.
     let token = app.token().await;
     let response = app
         .client
         .post(app.url("/api/v1/news"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"title": "Pinged"}))
+        .json(&serde_json::json!({"title": "Pinged", "tags": ["Press"]}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
     let mut got: Vec<String> = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..6 {
         got.push(hub.next().await.feed_url().to_owned());
     }
     got.sort();
-    let mut want: Vec<String> = ["feed.atom", "feed.json", "feed.rss"]
-        .iter()
-        .map(|p| app.url(p))
-        .collect();
+    let mut want: Vec<String> = [
+        "feed.atom",
+        "feed.json",
+        "feed.rss",
+        "tags/press/feed.atom",
+        "tags/press/feed.json",
+        "tags/press/feed.rss",
+    ]
+    .iter()
+    .map(|p| app.url(p))
+    .collect();
     want.sort();
     assert_eq!(got, want);
+    // Each is a URL a reader subscribed to: the feed names it as its own rel="self".
+    let tag_feed = app.get("/tags/press/feed.atom").await.text().await.unwrap();
+    assert!(
+        tag_feed.contains(&format!(
+            r#"href="{}" rel="self""#,
+            app.url("tags/press/feed.atom")
+        )),
+        "{tag_feed}"
+    );
 }
