@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ItemDraft, NewsItem};
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{CONTENT_TIMES_SQL, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -768,3 +768,34 @@ async fn bulk_json_lines_import_is_searchable_and_idempotent() {
     assert_eq!(slugs.len(), 2500, "every slug unique");
     assert!(slugs.contains("bulk-item-0-2"));
 }
+
+/// What a cached response's validators are computed from runs on the first request and every
+/// minute after: it must seek indexes, never read the items table end to end.
+#[tokio::test]
+async fn the_newest_change_is_found_by_index_seeks() {
+    use sqlx::Connection;
+    let app = empty_app().await;
+    add(&app, &tagged()).await;
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let explain = format!("EXPLAIN QUERY PLAN {}", herald::store::CONTENT_TIMES_SQL);
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+        .bind(test_now().timestamp())
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+    // The outer SELECT has no FROM: SQLite reports it as a scan of one constant row.
+    let scans = plan
+        .iter()
+        .filter(|l| full_scan(l) && l.as_str() != "SCAN CONSTANT ROW");
+    assert_eq!(scans.count(), 0, "{plan:?}");
+    assert_eq!(
+        plan.iter()
+            .filter(|l| l.starts_with("SEARCH news_items USING COVERING INDEX"))
+            .count(),
+        3,
+        "{plan:?}"
+    );
+}
