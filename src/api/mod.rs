@@ -19,7 +19,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/healthz")
             .route(web::get().to(health::healthz))
-            .route(web::head().to(health::healthz))
             .default_service(not_allowed("GET, HEAD")),
     )
     .service(
@@ -27,7 +26,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/tags")
                     .route(web::get().to(tags::list))
-                    .route(web::head().to(tags::list))
                     .default_service(not_allowed("GET, HEAD")),
             )
             .service(
@@ -37,7 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(
                         web::resource("")
                             .route(web::get().to(news::list))
-                            .route(web::head().to(news::list))
                             .route(
                                 web::post()
                                     .to(write::create)
@@ -48,7 +45,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(
                         web::resource("/{key}")
                             .route(web::get().to(news::get))
-                            .route(web::head().to(news::get))
                             .route(
                                 web::put()
                                     .to(write::replace)
@@ -71,7 +67,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/news/{key}")
             .route(web::get().to(pages::item))
-            .route(web::head().to(pages::item))
             .default_service(not_allowed("GET, HEAD")),
     )
     .default_service(web::to(not_found));
