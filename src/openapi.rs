@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Header, ObjectBuilder, RefOr, ResponseBuilder, Type};
+use utoipa::openapi::{
+    ContentBuilder, Header, ObjectBuilder, Ref, RefOr, Required, Response, ResponseBuilder, Type,
+};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::api;
@@ -54,7 +56,7 @@ use crate::error::Problem;
         Tag,
         api::health::Health,
     )),
-    modifiers(&BearerAuth, &PartialItems, &HttpCaching),
+    modifiers(&BearerAuth, &PartialItems, &HttpCaching, &WriteErrors),
     tags(
         (name = "news", description = "News items as JSON"),
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
@@ -377,14 +379,18 @@ fn item_page() {}
 /// `If-None-Match` / `If-Modified-Since` answered with 304.
 struct HttpCaching;
 
+fn string() -> utoipa::openapi::Object {
+    ObjectBuilder::new().schema_type(Type::String).build()
+}
+
+fn header(description: &str) -> Header {
+    let mut h = Header::new(string());
+    h.description = Some(description.to_owned());
+    h
+}
+
 impl Modify for HttpCaching {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let string = || ObjectBuilder::new().schema_type(Type::String).build();
-        let header = |description: &str| {
-            let mut h = Header::new(string());
-            h.description = Some(description.to_owned());
-            h
-        };
         let validators = [
             ("ETag", "Strong validator of this representation"),
             ("Last-Modified", "When the content last changed (HTTP-date)"),
@@ -437,6 +443,87 @@ impl Modify for HttpCaching {
             get.parameters
                 .get_or_insert_with(Vec::new)
                 .extend(conditionals.iter().cloned().map(RefOr::T));
+        }
+    }
+}
+
+/// What every write can answer besides success, stated once: a missing or bad token (401); for
+/// writes with a body, the ways a body can be wrong (400, 409, 413, 415, 422); for writes to one
+/// item, `If-Match` and the 404 and 412 it can bring.
+struct WriteErrors;
+
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+impl Modify for WriteErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let if_match = ParameterBuilder::new()
+            .name("If-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Write only if the item still has one of these ETags (or `*`)",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(
+                        r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#,
+                    ))
+                    .build(),
+            ))
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let one_item = path.contains("{key}");
+            let writes = [
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in writes.into_iter().flatten() {
+                let with_body = op.request_body.is_some();
+                let mut add = |status: &str, response: Response| {
+                    op.responses
+                        .responses
+                        .insert(status.to_owned(), RefOr::T(response));
+                };
+                let mut unauthorized = problem("Missing, unknown or revoked token");
+                unauthorized.headers.insert(
+                    "WWW-Authenticate".to_owned(),
+                    RefOr::T(header("`Bearer realm=\"herald\"`")),
+                );
+                add("401", unauthorized);
+                if with_body {
+                    add("400", problem("The body is not JSON, or not an object"));
+                    add("409", problem("The slug belongs to another item"));
+                    add("413", problem("The body is larger than 4 MiB"));
+                    add("415", problem("The body is not JSON"));
+                    add(
+                        "422",
+                        problem("Fields are invalid; each is named in `errors`"),
+                    );
+                }
+                if one_item {
+                    if !with_body {
+                        add("400", problem("`If-Match` is malformed"));
+                    }
+                    add("404", problem("No such item"));
+                    add("412", problem("`If-Match` does not match the current item"));
+                    op.parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(RefOr::T(if_match.clone()));
+                }
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::api::input;
 use crate::api::news::{ItemView, item_etag, item_response};
 use crate::auth::Editor;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::model::NewsItem;
 use crate::openapi::{ItemInput, ItemPatch};
 use crate::state::AppState;
@@ -64,14 +64,6 @@ fn body_error(err: JsonPayloadError) -> ApiError {
             ("Location" = String, description = "The item's API URL"),
             ("ETag" = String, description = "The item's validator"),
         )),
-        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
-            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
-        )),
-        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -99,22 +91,12 @@ pub async fn create(
     path = "/api/v1/news/{key}",
     operation_id = "replaceNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
+    params(("key" = String, Path, description = "The item's id or slug")),
     request_body(content = ItemInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated item", body = ItemView, headers(
             ("ETag" = String, description = "The new validator"),
         )),
-        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
-            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
-        )),
-        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -134,22 +116,12 @@ pub async fn replace(
     path = "/api/v1/news/{key}",
     operation_id = "patchNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
+    params(("key" = String, Path, description = "The item's id or slug")),
     request_body(content = ItemPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The updated item", body = ItemView, headers(
             ("ETag" = String, description = "The new validator"),
         )),
-        (status = 400, description = "The body is not JSON, or not an object", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
-            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
-        )),
-        (status = 409, description = "The slug belongs to another item", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Fields are invalid; each is named in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -228,15 +200,9 @@ async fn update(
     path = "/api/v1/news/{key}",
     operation_id = "deleteNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug"), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$"#, description = "Write only if the item still has one of these ETags (or `*`)")),
+    params(("key" = String, Path, description = "The item's id or slug")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json", headers(
-            ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
-        )),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current item", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
