@@ -159,6 +159,16 @@ pub fn generated_page(n: usize, prefix: &str) -> String {
     page
 }
 
+/// The ids of a list page's items, in order.
+pub fn item_ids(body: &serde_json::Value) -> Vec<i64> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
+}
+
 /// Asserts an RFC 9457 problem response and returns its body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status(), status);

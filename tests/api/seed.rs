@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::helpers::{seed_dir, spawn_app, spawn_with};
+use crate::helpers::{item_ids, seed_dir, spawn_app, spawn_with};
 
 pub fn titles(body: &Value) -> Vec<String> {
     body["items"]
@@ -13,15 +13,6 @@ pub fn titles(body: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|i| i["title"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn ids(body: &Value) -> Vec<i64> {
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_i64().unwrap())
         .collect()
 }
 
@@ -139,7 +130,7 @@ async fn importing_the_seed_again_keeps_four_items_and_their_ids() {
         );
     }
     let after = app.get_json("/api/v1/news").await;
-    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(item_ids(&after), item_ids(&before));
     assert_eq!(after["items"], before["items"]);
 }
 
@@ -152,8 +143,8 @@ async fn restart_on_the_same_file_keeps_ids_and_does_not_seed_twice() {
 
     let second = spawn_with(dir, Some(seed_dir())).await;
     let after = second.get_json("/api/v1/news").await;
-    assert_eq!(ids(&after).len(), 4);
-    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(item_ids(&after).len(), 4);
+    assert_eq!(item_ids(&after), item_ids(&before));
     assert_eq!(titles(&after), titles(&before));
 }
 

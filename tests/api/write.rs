@@ -8,7 +8,7 @@ use herald::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app, test_now};
+use crate::helpers::{TestApp, assert_problem, item_ids, spawn_app, test_now};
 
 const SEED_SLUG: &str = "signing-our-head-of-engineering";
 
@@ -68,13 +68,7 @@ async fn listed(app: &TestApp, query: &str, token: Option<&str>) -> Vec<i64> {
     }
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200, "{query}");
-    let body: Value = response.json().await.unwrap();
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_i64().unwrap())
-        .collect()
+    item_ids(&response.json().await.unwrap())
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
