@@ -272,13 +272,19 @@ impl<'a> Fields<'a, '_> {
         Status::parse(text).or_else(|| self.fail("status", "must be `published` or `draft`"))
     }
 
-    fn links(&mut self) -> Option<Vec<Link>> {
-        let Value::Array(list) = self.present("links")? else {
-            return self.fail("links", "must be an array of {\"title\", \"url\"} objects");
+    /// An optional array field of at most `max` entries; `of` says what the entries must be.
+    fn array(&mut self, field: &str, of: &str, max: usize) -> Option<&'a Vec<Value>> {
+        let Value::Array(list) = self.present(field)? else {
+            return self.fail(field, format!("must be an array of {of}"));
         };
-        if list.len() > MAX_LINKS {
-            return self.fail("links", format!("must have at most {MAX_LINKS} entries"));
+        if list.len() > max {
+            return self.fail(field, format!("must have at most {max} entries"));
         }
+        Some(list)
+    }
+
+    fn links(&mut self) -> Option<Vec<Link>> {
+        let list = self.array("links", "{\"title\", \"url\"} objects", MAX_LINKS)?;
         let before = self.errors.len();
         let mut links = Vec::with_capacity(list.len());
         for (i, entry) in list.iter().enumerate() {
@@ -316,12 +322,7 @@ impl<'a> Fields<'a, '_> {
     }
 
     fn tags(&mut self) -> Option<Vec<String>> {
-        let Value::Array(list) = self.present("tags")? else {
-            return self.fail("tags", "must be an array of strings");
-        };
-        if list.len() > MAX_TAGS {
-            return self.fail("tags", format!("must have at most {MAX_TAGS} entries"));
-        }
+        let list = self.array("tags", "strings", MAX_TAGS)?;
         let before = self.errors.len();
         let mut tags: Vec<String> = Vec::with_capacity(list.len());
         for (i, entry) in list.iter().enumerate() {
