@@ -151,8 +151,8 @@ macro_rules! item_body {
             pub summary: Option<String>,
             /// Markdown, at most 1 MiB.
             pub content_markdown: Option<String>,
-            /// RFC 3339; defaults to now on create and to the current value on edits. A future
-            /// time schedules the item.
+            /// RFC 3339, from 1500-01-01 through 2500-12-31; defaults to now on create and to the
+            /// current value on edits. A future time schedules the item.
             #[schema(format = DateTime)]
             pub published_at: Option<String>,
             /// `published` (default) or `draft`.

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::markdown;
-use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, whole_seconds};
+use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, unsupported_date, whole_seconds};
 use crate::store::WriteItem;
 
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -259,7 +259,10 @@ impl<'a> Fields<'a, '_> {
     fn published_at(&mut self) -> Option<DateTime<Utc>> {
         let text = self.text("published_at")?;
         match DateTime::parse_from_rfc3339(text) {
-            Ok(t) => Some(whole_seconds(t.with_timezone(&Utc))),
+            Ok(t) => match unsupported_date(t.with_timezone(&Utc)) {
+                None => Some(whole_seconds(t.with_timezone(&Utc))),
+                Some(why) => self.fail("published_at", why),
+            },
             Err(_) => self.fail(
                 "published_at",
                 "must be an RFC 3339 date-time, e.g. 2026-01-01T12:00:00Z",

@@ -98,6 +98,9 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
             };
             let published_at = parse_date(date.trim())
                 .ok_or_else(|| error(i + 1, format!("unreadable date `{}`", date.trim())))?;
+            if let Some(why) = crate::model::unsupported_date(published_at) {
+                return Err(error(i + 1, format!("the date `{}` {why}", date.trim())));
+            }
             current = Some(PageItem {
                 title: title.to_owned(),
                 published_at,

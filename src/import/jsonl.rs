@@ -52,6 +52,9 @@ pub fn parse_line(line: &str, base: &Url) -> anyhow::Result<Option<SourcedItem>>
             line.published_at
         )
     })?;
+    if let Some(why) = crate::model::unsupported_date(published_at) {
+        anyhow::bail!("`published_at` {why}, not `{}`", line.published_at);
+    }
     let mut tags: Vec<String> = Vec::with_capacity(line.tags.len());
     for tag in line.tags {
         let tag = tag.trim().to_lowercase();
@@ -143,6 +146,7 @@ mod tests {
             r#"{"key":"a","title":"T","published_at":"soon","content_markdown":""}"#,
             r#"{"key":"","title":"T","published_at":"2020-01-01","content_markdown":""}"#,
             r#"{"key":"a","title":"T","published_at":"2020-01-01","content_markdown":"","extra":1}"#,
+            r#"{"key":"a","title":"T","published_at":"9999-01-01","content_markdown":""}"#,
         ] {
             assert!(parse_line(bad, &base()).is_err(), "{bad}");
         }

@@ -32,6 +32,26 @@ pub fn match_expression(terms: &[SearchTerm]) -> String {
     out
 }
 
+/// Bits of a search key (the FTS5 rowid) that hold the item id; the date is above them.
+const ID_BITS: u32 = 29;
+pub const ID_MASK: i64 = (1 << ID_BITS) - 1;
+
+/// The FTS5 rowid of an item: `published_at * 2^29 + id`, so rowid order is (date, id) order
+/// and FTS5 can hand matches over newest first and stop at a page. The same formula, clamp
+/// included, is in the triggers of `migrations/20261126000001_search_by_date.sql`.
+pub fn search_key(published_at: i64, id: i64) -> i64 {
+    let seconds = published_at.clamp(
+        crate::model::EARLIEST_DATE.timestamp(),
+        crate::model::LATEST_DATE.timestamp(),
+    );
+    (seconds << ID_BITS) + (id & ID_MASK)
+}
+
+/// The lowest and highest search keys of items published in second `t`.
+pub fn keys_of_second(t: i64) -> (i64, i64) {
+    (search_key(t, 0), search_key(t, ID_MASK))
+}
+
 /// Column weights (title, summary, body) and the lengths, in tokens, a column is "normal" at.
 const WEIGHTS: [f64; 3] = [4.0, 2.0, 1.0];
 const NORMAL_LENGTH: [f64; 3] = [8.0, 30.0, 300.0];
@@ -169,6 +189,27 @@ mod tests {
             words: words.iter().map(|w| (*w).to_owned()).collect(),
             prefix,
         }
+    }
+
+    #[test]
+    fn search_keys_sort_like_date_then_id() {
+        let pairs = [
+            (-14_831_769_600, 1),
+            (-1, 7),
+            (0, 0),
+            (0, 5),
+            (1, 0),
+            (1_700_000_000, 3),
+            (1_700_000_000, ID_MASK),
+            (1_700_000_001, 1),
+            (16_756_761_599, ID_MASK),
+        ];
+        let keys: Vec<i64> = pairs.iter().map(|&(t, id)| search_key(t, id)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        for (&(_, id), key) in pairs.iter().zip(&keys) {
+            assert_eq!(key & ID_MASK, id);
+        }
+        assert_eq!(keys_of_second(0), (0, ID_MASK));
     }
 
     #[test]

@@ -115,22 +115,31 @@ fn push_visibility(qb: &mut QueryBuilder<Sqlite>, visibility: Visibility) {
 
 /// The columns that carry an item's status, date and id in a list query: the item row itself,
 /// or the copies in `news_tags` when a tag drives the query (so one index range serves it).
+/// A search bounds and orders by the full-text rowid instead, which sorts like (date, id).
 struct Keys {
     status: &'static str,
     date: &'static str,
     id: &'static str,
+    by_search_key: bool,
 }
 
 const ITEM_KEYS: Keys = Keys {
     status: "i.status",
     date: "i.published_at",
     id: "i.id",
+    by_search_key: false,
 };
 
 const TAG_KEYS: Keys = Keys {
     status: "t.status",
     date: "t.published_at",
     id: "t.item_id",
+    by_search_key: false,
+};
+
+const SEARCH_KEYS: Keys = Keys {
+    by_search_key: true,
+    ..ITEM_KEYS
 };
 
 /// Inclusive bounds on `published_at`, merged from visibility, `since`/`until` and the cursor
@@ -151,6 +160,17 @@ impl DateRange {
     }
 
     fn push(&self, qb: &mut QueryBuilder<Sqlite>, keys: &Keys) {
+        if keys.by_search_key {
+            if let Some(lower) = self.lower {
+                qb.push(" AND news_fts.rowid >= ")
+                    .push_bind(fts::keys_of_second(lower).0);
+            }
+            if let Some(upper) = self.upper {
+                qb.push(" AND news_fts.rowid <= ")
+                    .push_bind(fts::keys_of_second(upper).1);
+            }
+            return;
+        }
         if let Some(lower) = self.lower {
             qb.push(format_args!(" AND {} >= ", keys.date))
                 .push_bind(lower);
@@ -214,7 +234,9 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
     let searching = !query.search.is_empty();
     let mut extra_tags = query.tags.iter();
     let first_tag = if searching { None } else { extra_tags.next() };
-    let keys = if first_tag.is_some() {
+    let keys = if searching {
+        &SEARCH_KEYS
+    } else if first_tag.is_some() {
         &TAG_KEYS
     } else {
         &ITEM_KEYS
@@ -233,13 +255,14 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
         }
     }
     if searching {
-        // CROSS JOIN pins the full-text index as the outer loop (walking items by date and
-        // probing the index per row would read the whole table for a rare word); the narrow
-        // index answers status and date without touching the rows.
-        qb.push(
+        // CROSS JOIN pins the full-text index as the outer loop: it yields matches in date
+        // order, so a date-sorted page stops after its rows. The narrow index answers status
+        // without touching the rows.
+        qb.push(format_args!(
             " FROM news_fts CROSS JOIN news_items i INDEXED BY news_items_keys \
-             ON i.id = news_fts.rowid WHERE news_fts MATCH ",
-        )
+             ON i.id = news_fts.rowid & {} WHERE news_fts MATCH ",
+            fts::ID_MASK
+        ))
         .push_bind(fts::match_expression(&query.search));
     } else if let Some(first) = first_tag {
         qb.push(" FROM news_tags t WHERE t.tag = ")
@@ -267,6 +290,14 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
     }
     let after = query.after.filter(|_| select == Select::Page);
     match (after, sort) {
+        (Some(c), Sort::Newest) if keys.by_search_key => {
+            qb.push(" AND news_fts.rowid < ")
+                .push_bind(fts::search_key(c.key, c.id));
+        }
+        (Some(c), Sort::Oldest) if keys.by_search_key => {
+            qb.push(" AND news_fts.rowid > ")
+                .push_bind(fts::search_key(c.key, c.id));
+        }
         (Some(c), Sort::Newest) => {
             range.at_most(c.key);
             qb.push(format_args!(" AND ({} < ", keys.date))
@@ -297,6 +328,8 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
     range.push(&mut qb, keys);
     if select == Select::Page {
         match sort {
+            Sort::Newest if keys.by_search_key => qb.push(" ORDER BY news_fts.rowid DESC"),
+            Sort::Oldest if keys.by_search_key => qb.push(" ORDER BY news_fts.rowid ASC"),
             Sort::Newest => qb.push(format_args!(
                 " ORDER BY {} DESC, {} DESC",
                 keys.date, keys.id
@@ -959,6 +992,9 @@ async fn import_batch(
             careful.push(sourced);
         }
     }
+    // In date order, so ids (given in insert order) rise with dates and the full-text keys
+    // (date, id) arrive ascending: FTS5 flushes its buffer whenever a key goes backwards.
+    fresh.sort_by_key(|s| s.item.draft.published_at);
     for chunk in fresh.chunks(INSERT_CHUNK) {
         insert_fresh(&mut tx, chunk, now).await?;
     }

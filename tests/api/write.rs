@@ -483,6 +483,21 @@ async fn bad_bodies_get_400_413_415_and_422_problems() {
         .await
         .unwrap();
     assert_eq!(fields(&assert_problem(response, 422).await), ["title"]);
+    // RFC 3339 allows years 0000-9999; the search index orders dates of 1500-2500.
+    for date in [
+        "1499-12-31T23:59:59Z",
+        "2501-01-01T00:00:00Z",
+        "9999-12-31T00:00:00Z",
+    ] {
+        let response = post()
+            .json(&json!({"title": "Far", "published_at": date}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(fields(&problem), ["published_at"], "{date}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("1500-01-01"));
+    }
 
     // A chosen slug another item holds.
     let response = post()
