@@ -947,20 +947,34 @@ impl Store for SqliteStore {
         &self,
         render: &(dyn for<'a> Fn(&'a str) -> String + Sync),
     ) -> StoreResult<u64> {
+        // One transaction, so readers never see a mix of old and new links; bodies are read a
+        // chunk at a time, so a million items do not all sit in memory at once.
+        const CHUNK: i64 = 500;
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let bodies: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, content_markdown FROM news_items")
-                .fetch_all(&mut *tx)
-                .await?;
-        for (id, markdown) in &bodies {
-            sqlx::query("UPDATE news_items SET content_html = ?2 WHERE id = ?1")
-                .bind(id)
-                .bind(render(markdown))
-                .execute(&mut *tx)
-                .await?;
+        let (mut after, mut count) = (i64::MIN, 0u64);
+        loop {
+            let bodies: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, content_markdown FROM news_items WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .bind(after)
+            .bind(CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(&(last, _)) = bodies.last() else {
+                break;
+            };
+            for (id, markdown) in &bodies {
+                sqlx::query("UPDATE news_items SET content_html = ?2 WHERE id = ?1")
+                    .bind(id)
+                    .bind(render(markdown))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            after = last;
+            count += bodies.len() as u64;
         }
         tx.commit().await?;
-        Ok(bodies.len() as u64)
+        Ok(count)
     }
 }
 

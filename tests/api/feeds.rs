@@ -471,15 +471,7 @@ async fn ids_survive_edits_restarts_and_a_new_public_url() {
     second.stop().await;
 
     // Behind a proxy at another URL: links move, ids stay.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut settings = settings_for(dir.path(), Some(seed_dir()));
-    settings.bind = ([127, 0, 0, 1], port).into();
-    settings.public_url = Some("https://news.example.org/herald/".parse().unwrap());
-    let _moved = spawn_configured(dir, settings).await;
+    let (_moved, port) = spawn_moved(dir, Some(seed_dir())).await;
     let atom = raw_client()
         .get(format!("http://127.0.0.1:{port}/feed.atom"))
         .send()
@@ -494,6 +486,78 @@ async fn ids_survive_edits_restarts_and_a_new_public_url() {
         feed.entries[0].links[0].href,
         "https://news.example.org/herald/news/a-new-title"
     );
+}
+
+/// Starts the service on `dir` behind a proxy at https://news.example.org/herald/, returning it
+/// with the local port to call (its links name the public URL, which does not resolve here).
+async fn spawn_moved(dir: Arc<TempDir>, seed: Option<std::path::PathBuf>) -> (TestApp, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = settings_for(dir.path(), seed);
+    settings.bind = ([127, 0, 0, 1], port).into();
+    settings.public_url = Some("https://news.example.org/herald/".parse().unwrap());
+    (spawn_configured(dir, settings).await, port)
+}
+
+/// A new public URL re-renders every stored body at start-up, however many there are (they are
+/// read in chunks, so this crosses chunk boundaries).
+#[tokio::test]
+async fn a_new_public_url_re_renders_every_body() {
+    let dir = Arc::new(TempDir::new().unwrap());
+    let first = spawn_with(dir.clone(), None).await;
+    let items: Vec<SourcedItem> = (0..1200)
+        .map(|i| SourcedItem {
+            source_key: format!("t:{i}"),
+            item: WriteItem::render(
+                draft(
+                    &format!("Item {i}"),
+                    at("2025-05-05T00:00:00Z"),
+                    &format!("See [the archive](/archive/{i})."),
+                    &[],
+                ),
+                &first.base,
+            ),
+        })
+        .collect();
+    first
+        .state
+        .store
+        .import(&items, first.clock.now())
+        .await
+        .unwrap();
+    first.stop().await;
+
+    let (_moved, port) = spawn_moved(dir, None).await;
+    // Links in responses name the public URL, so the walk follows `next_cursor` by hand.
+    let first = format!("http://127.0.0.1:{port}/api/v1/news?limit=100&fields=content_html");
+    let (mut bodies, mut url) = (Vec::new(), first.clone());
+    loop {
+        let page: Value = raw_client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            bodies.push(item["content_html"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => url = format!("{first}&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(bodies.len(), 1200);
+    for body in &bodies {
+        assert!(
+            body.contains("href=\"https://news.example.org/archive/"),
+            "{body}"
+        );
+    }
 }
 
 /// Checks a 304: empty body, validators and Cache-Control repeated, never `Expires`.

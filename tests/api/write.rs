@@ -496,7 +496,12 @@ async fn bad_bodies_get_400_413_415_and_422_problems() {
             .unwrap();
         let problem = assert_problem(response, 422).await;
         assert_eq!(fields(&problem), ["published_at"], "{date}");
-        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("1500-01-01"));
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1500-01-01")
+        );
     }
 
     // A chosen slug another item holds.
