@@ -159,6 +159,18 @@ impl DateRange {
         self.upper = Some(self.upper.map_or(t, |u| u.min(t)));
     }
 
+    /// Adds the query's `since` and `until`.
+    fn since_until(&mut self, query: &ListQuery) {
+        if let Some(since) = query.since {
+            // Whole seconds are stored: a bound with a fraction rounds inwards.
+            let secs = since.timestamp() + i64::from(since.timestamp_subsec_nanos() > 0);
+            self.at_least(secs);
+        }
+        if let Some(until) = query.until {
+            self.at_most(until.timestamp());
+        }
+    }
+
     fn push(&self, qb: &mut QueryBuilder<Sqlite>, keys: &Keys) {
         if keys.by_search_key {
             if let Some(lower) = self.lower {
@@ -188,19 +200,23 @@ fn push_status(
     visibility: Visibility,
     range: &mut DateRange,
 ) {
+    qb.push(status_clause(keys, visibility, range));
+}
+
+/// The status condition of `visibility` (literal SQL, nothing to bind); the dates it allows go
+/// into `range`.
+fn status_clause(keys: &Keys, visibility: Visibility, range: &mut DateRange) -> String {
     match visibility {
         Visibility::Public { now } => {
-            qb.push(format_args!(" AND {} = 'published'", keys.status));
             range.at_most(now.timestamp());
+            format!(" AND {} = 'published'", keys.status)
         }
         Visibility::Scheduled { now } => {
-            qb.push(format_args!(" AND {} = 'published'", keys.status));
             range.at_least(now.timestamp() + 1);
+            format!(" AND {} = 'published'", keys.status)
         }
-        Visibility::Drafts => {
-            qb.push(format_args!(" AND {} = 'draft'", keys.status));
-        }
-        Visibility::All => {}
+        Visibility::Drafts => format!(" AND {} = 'draft'", keys.status),
+        Visibility::All => String::new(),
     }
 }
 
@@ -280,14 +296,7 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
     }
     let mut range = DateRange::default();
     push_status(&mut qb, keys, query.visibility, &mut range);
-    if let Some(since) = query.since {
-        // Whole seconds are stored: a bound with a fraction rounds inwards.
-        let secs = since.timestamp() + i64::from(since.timestamp_subsec_nanos() > 0);
-        range.at_least(secs);
-    }
-    if let Some(until) = query.until {
-        range.at_most(until.timestamp());
-    }
+    range.since_until(query);
     let after = query.after.filter(|_| select == Select::Page);
     match (after, sort) {
         (Some(c), Sort::Newest) if keys.by_search_key => {
@@ -314,15 +323,7 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
                 .push_bind(c.id)
                 .push(")");
         }
-        (Some(c), Sort::Relevance) => {
-            qb.push(format_args!(" AND ({RANK} < "))
-                .push_bind(c.score())
-                .push(format_args!(" OR ({RANK} = "))
-                .push_bind(c.score())
-                .push(" AND i.id < ")
-                .push_bind(c.id)
-                .push("))");
-        }
+        (Some(c), Sort::Relevance) => push_score_cursor(&mut qb, &c, "i.id"),
         (None, _) => {}
     }
     range.push(&mut qb, keys);
@@ -341,6 +342,60 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
             .push_bind(i64::from(query.limit) + 1)
             .push(") k CROSS JOIN news_items i ON i.id = k.id");
     }
+    qb
+}
+
+/// Items after cursor `c` in relevance order; `id` is the SQL for the item id.
+fn push_score_cursor(qb: &mut QueryBuilder<Sqlite>, c: &Cursor, id: &str) {
+    qb.push(format_args!(" AND ({RANK} < "))
+        .push_bind(c.score())
+        .push(format_args!(" OR ({RANK} = "))
+        .push_bind(c.score())
+        .push(format_args!(" AND {id} < "))
+        .push_bind(c.id)
+        .push("))");
+}
+
+/// Whether [`relevance_sql`] may answer `query`: a relevance search without tags (a tag could
+/// filter out most of the best-scored matches, and the page would then be read twice).
+fn capped_relevance(query: &ListQuery) -> bool {
+    effective_sort(query) == Sort::Relevance && query.tags.is_empty()
+}
+
+/// A relevance page from the best-scored matches alone. Every match must be scored, but only
+/// the best `4 × (limit + 1) + 16` of them are then checked for status in `news_items_keys`:
+/// checking each match costs a random index probe (matches come in date order, not id order),
+/// which at 20,000 matches cost more than the scoring. If fewer than `limit + 1` candidates pass
+/// (drafts among the best, or the last page), the page may be short, and [`list_sql`] answers
+/// instead; a full page is exact, since every match left out scores below all of it.
+fn relevance_sql(prefix: &str, query: &ListQuery) -> QueryBuilder<Sqlite> {
+    let limit = i64::from(query.limit) + 1;
+    let mut range = DateRange::default();
+    let status = status_clause(&ITEM_KEYS, query.visibility, &mut range);
+    range.since_until(query);
+    let id = format!("(news_fts.rowid & {})", fts::ID_MASK);
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push("SELECT ")
+        .push(ITEM_COLUMNS)
+        .push(format_args!(
+            ", k.score AS score FROM (SELECT c.id AS id, c.score AS score \
+             FROM (SELECT {id} AS id, {RANK} AS score FROM news_fts WHERE news_fts MATCH "
+        ))
+        .push_bind(fts::match_expression(&query.search));
+    range.push(&mut qb, &SEARCH_KEYS);
+    if let Some(c) = query.after {
+        push_score_cursor(&mut qb, &c, &id);
+    }
+    qb.push(" ORDER BY score DESC, id DESC LIMIT ")
+        .push_bind(4 * limit + 16)
+        .push(
+            ") c CROSS JOIN news_items i INDEXED BY news_items_keys ON i.id = c.id \
+             WHERE 1 = 1",
+        )
+        .push(status)
+        .push(" ORDER BY c.score DESC, c.id DESC LIMIT ")
+        .push_bind(limit)
+        .push(") k CROSS JOIN news_items i ON i.id = k.id");
     qb
 }
 
@@ -729,11 +784,21 @@ impl Store for SqliteStore {
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
         let mut conn = self.pool.acquire().await?;
-        let mut rows: Vec<ItemRow> = list_sql("", query, Select::Page)
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_search)?;
+        let mut rows: Vec<ItemRow> = Vec::new();
+        if capped_relevance(query) {
+            rows = relevance_sql("", query)
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_search)?;
+        }
+        if rows.len() <= query.limit as usize {
+            rows = list_sql("", query, Select::Page)
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_search)?;
+        }
         order_rows(&mut rows, effective_sort(query));
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
@@ -760,12 +825,16 @@ impl Store for SqliteStore {
     }
 
     async fn explain_list(&self, query: &ListQuery) -> StoreResult<Vec<String>> {
-        let rows: Vec<(i64, i64, i64, String)> =
+        let mut sql = if capped_relevance(query) {
+            relevance_sql("EXPLAIN QUERY PLAN ", query)
+        } else {
             list_sql("EXPLAIN QUERY PLAN ", query, Select::Page)
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_search)?;
+        };
+        let rows: Vec<(i64, i64, i64, String)> = sql
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_search)?;
         Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
     }
 
