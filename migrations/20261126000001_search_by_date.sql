@@ -6,8 +6,9 @@
 -- newest-first search reads its page's matches and stops, and since/until/cursor bounds become
 -- rowid bounds. (With rowid = id, every match had to be looked up and sorted by date: 16-26 ms
 -- for a word in 2 % of a million items.) The packing holds for ids below 2^29 (536,870,912
--- items ever created) and dates within +-2^34 s of 1970; writers accept 1500-01-01 through
--- 2500-12-31 and the clamp below only guards rows written before that rule.
+-- items ever created) and dates within +-2^34 s of 1970 (about 1425 to 2514); writers accept
+-- dates written in the years 1500 to 2500, and the clamp below only keeps older rows with wilder
+-- dates from overflowing (their keys then tie at the edge and sort by id).
 --
 -- The index is contentless: the text lives once, in news_items, and nothing reads it back
 -- through the index (ranking uses positions and column sizes only). The triggers hand FTS5 the
@@ -29,29 +30,29 @@ INSERT INTO news_fts (news_fts, rank) VALUES ('hashsize', 33554432);
 -- filled in key order: the public index read backwards gives (published_at, id) ascending
 -- within each status.
 INSERT INTO news_fts (rowid, title, summary, content_markdown)
-SELECT max(min(published_at, 16756761599), -14831769600) * 536870912 + id,
+SELECT max(min(published_at, 17179869183), -17179869184) * 536870912 + id,
        title, summary, content_markdown
 FROM news_items INDEXED BY news_items_public
 ORDER BY status DESC, published_at ASC, id ASC;
 
 CREATE TRIGGER news_fts_after_insert AFTER INSERT ON news_items BEGIN
     INSERT INTO news_fts (rowid, title, summary, content_markdown)
-    VALUES (max(min(new.published_at, 16756761599), -14831769600) * 536870912 + new.id,
+    VALUES (max(min(new.published_at, 17179869183), -17179869184) * 536870912 + new.id,
             new.title, new.summary, new.content_markdown);
 END;
 
 CREATE TRIGGER news_fts_after_delete AFTER DELETE ON news_items BEGIN
     INSERT INTO news_fts (news_fts, rowid, title, summary, content_markdown)
-    VALUES ('delete', max(min(old.published_at, 16756761599), -14831769600) * 536870912 + old.id,
+    VALUES ('delete', max(min(old.published_at, 17179869183), -17179869184) * 536870912 + old.id,
             old.title, old.summary, old.content_markdown);
 END;
 
 CREATE TRIGGER news_fts_after_update
 AFTER UPDATE OF title, summary, content_markdown, published_at ON news_items BEGIN
     INSERT INTO news_fts (news_fts, rowid, title, summary, content_markdown)
-    VALUES ('delete', max(min(old.published_at, 16756761599), -14831769600) * 536870912 + old.id,
+    VALUES ('delete', max(min(old.published_at, 17179869183), -17179869184) * 536870912 + old.id,
             old.title, old.summary, old.content_markdown);
     INSERT INTO news_fts (rowid, title, summary, content_markdown)
-    VALUES (max(min(new.published_at, 16756761599), -14831769600) * 536870912 + new.id,
+    VALUES (max(min(new.published_at, 17179869183), -17179869184) * 536870912 + new.id,
             new.title, new.summary, new.content_markdown);
 END;

@@ -151,9 +151,9 @@ macro_rules! item_body {
             pub summary: Option<String>,
             /// Markdown, at most 1 MiB.
             pub content_markdown: Option<String>,
-            /// RFC 3339, from 1500-01-01 through 2500-12-31; defaults to now on create and to the
+            /// RFC 3339, written in the years 1500 to 2500; defaults to now on create and to the
             /// current value on edits. A future time schedules the item.
-            #[schema(format = DateTime)]
+            #[schema(format = DateTime, pattern = "^(1[5-9][0-9]{2}|2[0-4][0-9]{2}|2500)-")]
             pub published_at: Option<String>,
             /// `published` (default) or `draft`.
             #[schema(pattern = "^(published|draft)$")]

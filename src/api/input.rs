@@ -1,13 +1,13 @@
 //! A written item document (POST, PUT, or PATCH after merging) checked field by field: every
 //! broken field is reported at once, and what the client left out gets its documented default.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::markdown;
-use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, unsupported_date, whole_seconds};
+use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, unsupported_year, whole_seconds};
 use crate::store::WriteItem;
 
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -259,7 +259,8 @@ impl<'a> Fields<'a, '_> {
     fn published_at(&mut self) -> Option<DateTime<Utc>> {
         let text = self.text("published_at")?;
         match DateTime::parse_from_rfc3339(text) {
-            Ok(t) => match unsupported_date(t.with_timezone(&Utc)) {
+            // The year as written, as the contract's pattern states it.
+            Ok(t) => match unsupported_year(t.year()) {
                 None => Some(whole_seconds(t.with_timezone(&Utc))),
                 Some(why) => self.fail("published_at", why),
             },

@@ -12,6 +12,8 @@
 
 use std::io::BufRead;
 
+use chrono::Datelike;
+
 use serde::Deserialize;
 use url::Url;
 
@@ -52,7 +54,7 @@ pub fn parse_line(line: &str, base: &Url) -> anyhow::Result<Option<SourcedItem>>
             line.published_at
         )
     })?;
-    if let Some(why) = crate::model::unsupported_date(published_at) {
+    if let Some(why) = crate::model::unsupported_year(published_at.year()) {
         anyhow::bail!("`published_at` {why}, not `{}`", line.published_at);
     }
     let mut tags: Vec<String> = Vec::with_capacity(line.tags.len());

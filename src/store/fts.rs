@@ -35,15 +35,16 @@ pub fn match_expression(terms: &[SearchTerm]) -> String {
 /// Bits of a search key (the FTS5 rowid) that hold the item id; the date is above them.
 const ID_BITS: u32 = 29;
 pub const ID_MASK: i64 = (1 << ID_BITS) - 1;
+/// Bits of a search key for the date's magnitude (signed seconds): with the id's bits below
+/// them, the keys of dates from -2^34 to 2^34 - 1 seconds span exactly `i64`.
+const DATE_BITS: u32 = 63 - ID_BITS;
 
 /// The FTS5 rowid of an item: `published_at * 2^29 + id`, so rowid order is (date, id) order
 /// and FTS5 can hand matches over newest first and stop at a page. The same formula, clamp
-/// included, is in the triggers of `migrations/20261126000001_search_by_date.sql`.
+/// included, is in the triggers of `migrations/20261126000001_search_by_date.sql`. The clamp
+/// only guards against overflow: accepted dates (years 1500-2500) sit well inside it.
 pub fn search_key(published_at: i64, id: i64) -> i64 {
-    let seconds = published_at.clamp(
-        crate::model::EARLIEST_DATE.timestamp(),
-        crate::model::LATEST_DATE.timestamp(),
-    );
+    let seconds = published_at.clamp(-(1 << DATE_BITS), (1 << DATE_BITS) - 1);
     (seconds << ID_BITS) + (id & ID_MASK)
 }
 
@@ -194,6 +195,8 @@ mod tests {
     #[test]
     fn search_keys_sort_like_date_then_id() {
         let pairs = [
+            (i64::MIN, 0),
+            (-17_179_869_184, 5),
             (-14_831_769_600, 1),
             (-1, 7),
             (0, 0),
@@ -203,6 +206,8 @@ mod tests {
             (1_700_000_000, ID_MASK),
             (1_700_000_001, 1),
             (16_756_761_599, ID_MASK),
+            (17_179_869_183, ID_MASK - 1),
+            (17_179_869_183, ID_MASK),
         ];
         let keys: Vec<i64> = pairs.iter().map(|&(t, id)| search_key(t, id)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
