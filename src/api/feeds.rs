@@ -174,7 +174,6 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let mut query = key.query.clone();
     query.visibility = Visibility::Public { now };
     let page = state.store.list(&query).await?;
-    let times = state.store.content_times(now).await?;
     let title = if query.tags.is_empty() {
         state.feed.title.clone()
     } else {
@@ -200,6 +199,6 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         body: key.format.render(&doc)?,
         content_type: key.format.content_type(),
         updated: doc.updated,
-        next_change: times.next_publication,
+        next_change: state.store.next_due(now).await?,
     })
 }

@@ -79,12 +79,6 @@ fn is_jsonl(path: &Path) -> bool {
         .is_some_and(|e| e == "jsonl" || e == "ndjson")
 }
 
-fn add(total: &mut ImportReport, report: ImportReport) {
-    total.created += report.created;
-    total.updated += report.updated;
-    total.unchanged += report.unchanged;
-}
-
 /// Imports a JSON Lines file ([`jsonl`]) in transactions of [`BULK_BATCH`] items, with a
 /// progress bar on a terminal. A bad line stops the import there; the batches before it are
 /// committed, and running the import again after fixing the line finishes the job.
@@ -125,7 +119,7 @@ pub async fn import_jsonl(
             break;
         }
         items += batch.len();
-        add(&mut total, store.import(&batch, now).await?);
+        total += store.import(&batch, now).await?;
         progress.set_position(bytes);
         progress.set_message(format!("{items} items"));
     }
@@ -158,7 +152,7 @@ pub async fn import_path(
             .unwrap_or("page")
             .to_owned();
         let items = from_jekyll(&text, &stem, base)?;
-        add(&mut total, store.import(&items, now).await?);
+        total += store.import(&items, now).await?;
     }
     Ok(total)
 }

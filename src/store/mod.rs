@@ -267,13 +267,20 @@ pub struct ImportReport {
     pub unchanged: usize,
 }
 
+impl std::ops::AddAssign for ImportReport {
+    fn add_assign(&mut self, other: Self) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
-    async fn count_items(&self) -> StoreResult<i64>;
     /// Whether any item exists; cheap at any size (start-up asks it).
     async fn has_items(&self) -> StoreResult<bool>;
     async fn list(&self, query: &ListQuery) -> StoreResult<Page>;

@@ -106,11 +106,11 @@ impl ItemRow {
     }
 }
 
-/// Adds the visibility condition (the WHERE clause is already open).
-fn push_visibility(qb: &mut QueryBuilder<Sqlite>, visibility: Visibility) {
+/// Adds the visibility condition on `keys` (the WHERE clause is already open).
+fn push_visibility(qb: &mut QueryBuilder<Sqlite>, keys: &Keys, visibility: Visibility) {
     let mut range = DateRange::default();
-    push_status(qb, &ITEM_KEYS, visibility, &mut range);
-    range.push(qb, &ITEM_KEYS);
+    qb.push(status_clause(keys, visibility, &mut range));
+    range.push(qb, keys);
 }
 
 /// The columns that carry an item's status, date and id in a list query: the item row itself,
@@ -192,15 +192,6 @@ impl DateRange {
                 .push_bind(upper);
         }
     }
-}
-
-fn push_status(
-    qb: &mut QueryBuilder<Sqlite>,
-    keys: &Keys,
-    visibility: Visibility,
-    range: &mut DateRange,
-) {
-    qb.push(status_clause(keys, visibility, range));
 }
 
 /// The status condition of `visibility` (literal SQL, nothing to bind); the dates it allows go
@@ -295,48 +286,46 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
         .push(")");
     }
     let mut range = DateRange::default();
-    push_status(&mut qb, keys, query.visibility, &mut range);
+    qb.push(status_clause(keys, query.visibility, &mut range));
     range.since_until(query);
+    // The date orders differ only in direction.
+    let (after_op, direction) = if sort == Sort::Oldest {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
     let after = query.after.filter(|_| select == Select::Page);
     match (after, sort) {
-        (Some(c), Sort::Newest) if keys.by_search_key => {
-            qb.push(" AND news_fts.rowid < ")
-                .push_bind(fts::search_key(c.key, c.id));
-        }
-        (Some(c), Sort::Oldest) if keys.by_search_key => {
-            qb.push(" AND news_fts.rowid > ")
-                .push_bind(fts::search_key(c.key, c.id));
-        }
-        (Some(c), Sort::Newest) => {
-            range.at_most(c.key);
-            qb.push(format_args!(" AND ({} < ", keys.date))
-                .push_bind(c.key)
-                .push(format_args!(" OR {} < ", keys.id))
-                .push_bind(c.id)
-                .push(")");
-        }
-        (Some(c), Sort::Oldest) => {
-            range.at_least(c.key);
-            qb.push(format_args!(" AND ({} > ", keys.date))
-                .push_bind(c.key)
-                .push(format_args!(" OR {} > ", keys.id))
-                .push_bind(c.id)
-                .push(")");
-        }
         (Some(c), Sort::Relevance) => push_score_cursor(&mut qb, &c, "i.id"),
+        (Some(c), _) if keys.by_search_key => {
+            qb.push(format_args!(" AND news_fts.rowid {after_op} "))
+                .push_bind(fts::search_key(c.key, c.id));
+        }
+        (Some(c), _) => {
+            if sort == Sort::Oldest {
+                range.at_least(c.key);
+            } else {
+                range.at_most(c.key);
+            }
+            qb.push(format_args!(" AND ({} {after_op} ", keys.date))
+                .push_bind(c.key)
+                .push(format_args!(" OR {} {after_op} ", keys.id))
+                .push_bind(c.id)
+                .push(")");
+        }
         (None, _) => {}
     }
     range.push(&mut qb, keys);
     if select == Select::Page {
         match sort {
-            Sort::Newest if keys.by_search_key => qb.push(" ORDER BY news_fts.rowid DESC"),
-            Sort::Oldest if keys.by_search_key => qb.push(" ORDER BY news_fts.rowid ASC"),
-            Sort::Newest => qb.push(format_args!(
-                " ORDER BY {} DESC, {} DESC",
+            Sort::Relevance => qb.push(" ORDER BY score DESC, i.id DESC"),
+            _ if keys.by_search_key => {
+                qb.push(format_args!(" ORDER BY news_fts.rowid {direction}"))
+            }
+            _ => qb.push(format_args!(
+                " ORDER BY {} {direction}, {} {direction}",
                 keys.date, keys.id
             )),
-            Sort::Oldest => qb.push(format_args!(" ORDER BY {} ASC, {} ASC", keys.date, keys.id)),
-            Sort::Relevance => qb.push(" ORDER BY score DESC, i.id DESC"),
         };
         qb.push(" LIMIT ")
             .push_bind(i64::from(query.limit) + 1)
@@ -699,7 +688,7 @@ async fn fetch_one(
         ItemKey::Id(id) => qb.push("i.id = ").push_bind(*id),
         ItemKey::Slug(slug) => qb.push("i.slug = ").push_bind(slug.clone()),
     };
-    push_visibility(&mut qb, visibility);
+    push_visibility(&mut qb, &ITEM_KEYS, visibility);
     let row: Option<ItemRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
     Ok(attach(conn, row.into_iter().collect()).await?.pop())
 }
@@ -768,12 +757,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn count_items(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM news_items")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
     async fn has_items(&self) -> StoreResult<bool> {
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM news_items)")
@@ -799,11 +782,12 @@ impl Store for SqliteStore {
                 .await
                 .map_err(map_search)?;
         }
-        order_rows(&mut rows, effective_sort(query));
+        let sort = effective_sort(query);
+        order_rows(&mut rows, sort);
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
         let next = match rows.last() {
-            Some(last) if more => Some(match effective_sort(query) {
+            Some(last) if more => Some(match sort {
                 Sort::Relevance => Cursor::by_score(last.score.unwrap_or_default(), last.id),
                 sort => Cursor::by_date(sort, last.published_at, last.id),
             }),
@@ -840,9 +824,7 @@ impl Store for SqliteStore {
 
     async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>> {
         let mut qb = QueryBuilder::new("SELECT t.tag, count(*) FROM news_tags t WHERE 1 = 1");
-        let mut range = DateRange::default();
-        push_status(&mut qb, &TAG_KEYS, visibility, &mut range);
-        range.push(&mut qb, &TAG_KEYS);
+        push_visibility(&mut qb, &TAG_KEYS, visibility);
         qb.push(" GROUP BY t.tag ORDER BY count(*) DESC, t.tag");
         let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows
