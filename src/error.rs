@@ -95,7 +95,6 @@ impl ApiError {
                 let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
-            ApiError::Conflict(e) => format!("`{}` {}", e.field, e.message),
             ApiError::Internal(_) => "the server could not complete the request".to_owned(),
             other => other.to_string(),
         }

@@ -12,9 +12,6 @@ use url::Url;
 use crate::feeds::Format;
 use crate::state::AppState;
 
-/// The feeds every content change touches, as paths below the public URL.
-pub const FEED_PATHS: [&str; 3] = ["feed.rss", "feed.atom", "feed.json"];
-
 /// Attempts per feed URL, first try included.
 const ATTEMPTS: u32 = 5;
 /// Wait before the first retry; doubled before each further one (1, 2, 4, 8 s).
@@ -112,7 +109,10 @@ impl Publisher {
 
 /// Absolute URLs of the feeds a content change affects.
 pub fn feed_urls(state: &AppState) -> Vec<String> {
-    FEED_PATHS.iter().map(|path| state.url(path)).collect()
+    Format::ALL
+        .iter()
+        .map(|format| state.url(format.file_name()))
+        .collect()
 }
 
 /// The main feeds and every format of each tag's feed: what a change to items with these tags
@@ -125,7 +125,7 @@ pub fn feed_urls_with_tags<'a>(
     let mut seen = std::collections::BTreeSet::new();
     for tag in tags {
         if seen.insert(tag) {
-            for format in [Format::Rss, Format::Atom, Format::Json] {
+            for format in Format::ALL {
                 urls.push(state.url(&crate::api::feeds::tag_path(state, tag, format)));
             }
         }

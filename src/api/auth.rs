@@ -31,10 +31,10 @@ pub async fn optional(state: &AppState, headers: &HeaderMap) -> ApiResult<Option
         .ok()
         .and_then(auth::bearer)
         .ok_or(ApiError::Unauthorized)?;
-    match auth::verify(&state.store, token).await? {
-        Some(editor) => Ok(Some(editor)),
-        None => Err(ApiError::Unauthorized),
-    }
+    auth::verify(&state.store, token)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+        .map(Some)
 }
 
 /// Middleware for write routes: authenticates, then hands the [`Editor`] to the handler.

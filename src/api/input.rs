@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::api::news::ITEM_FIELDS;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::markdown;
 use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, unsupported_year, whole_seconds};
@@ -20,25 +21,12 @@ pub const MAX_SLUG_BYTES: usize = 80;
 /// 1 MiB of UTF-8.
 pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
 
-const WRITABLE: &[&str] = &[
-    "title",
-    "slug",
-    "summary",
-    "content_markdown",
-    "published_at",
-    "status",
-    "links",
-    "tags",
-];
-/// Fields of the item representation the server owns: accepted and ignored, so a client can
-/// send back what it read.
-const READ_ONLY: &[&str] = &["id", "content_html", "created_at", "updated_at", "url"];
-
 /// Every member of `obj` that is not a field of an item (a patch may not name one either, even
-/// to remove it).
+/// to remove it). Fields the server owns (`id`, `content_html`, the times, `url`) are accepted
+/// and ignored, so a client can send back what it read.
 pub fn unknown_fields(obj: &Map<String, Value>) -> Vec<FieldError> {
     obj.keys()
-        .filter(|key| !WRITABLE.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()))
+        .filter(|key| !ITEM_FIELDS.contains(&key.as_str()))
         .map(|key| FieldError::new(key, "is not a field of a news item"))
         .collect()
 }

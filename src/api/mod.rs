@@ -35,31 +35,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(
                         web::resource("")
                             .route(web::get().to(news::list))
-                            .route(
-                                web::post()
-                                    .to(write::create)
-                                    .wrap(from_fn(auth::require_editor)),
-                            )
+                            .route(editor_only(web::post().to(write::create)))
                             .default_service(not_allowed("GET, HEAD, POST")),
                     )
                     .service(
                         web::resource("/{key}")
                             .route(web::get().to(news::get))
-                            .route(
-                                web::put()
-                                    .to(write::replace)
-                                    .wrap(from_fn(auth::require_editor)),
-                            )
-                            .route(
-                                web::patch()
-                                    .to(write::patch)
-                                    .wrap(from_fn(auth::require_editor)),
-                            )
-                            .route(
-                                web::delete()
-                                    .to(write::delete)
-                                    .wrap(from_fn(auth::require_editor)),
-                            )
+                            .route(editor_only(web::put().to(write::replace)))
+                            .route(editor_only(web::patch().to(write::patch)))
+                            .route(editor_only(web::delete().to(write::delete)))
                             .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
                     ),
             ),
@@ -79,4 +63,9 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
 /// The fallback of a resource: 405 with `Allow` naming the methods it has.
 pub(crate) fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow)) })
+}
+
+/// `route`, for editors only: the bearer token is checked before the handler runs.
+fn editor_only(route: actix_web::Route) -> actix_web::Route {
+    route.wrap(from_fn(auth::require_editor))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -17,9 +17,7 @@ use crate::store::{Cursor, ItemKey, ListQuery, SearchTerm, Sort, Visibility};
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::feeds::rfc3339;
 
 /// A news item.
 #[derive(Debug, Serialize, ToSchema)]
@@ -543,14 +541,19 @@ pub async fn get(
             now: state.clock.now(),
         },
     };
-    let item = state
-        .store
-        .get(&ItemKey::parse(&key), visibility)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no news item `{key}`")))?;
+    let item = fetch(&state, &key, visibility).await?;
     let mut response = HttpResponse::Ok();
     if editor.is_some() {
         private(&mut response);
     }
     Ok(item_response(response, &item, &state))
+}
+
+/// The item `key` (id or slug) names, if `visibility` lets it through; else a 404.
+pub async fn fetch(state: &AppState, key: &str, visibility: Visibility) -> ApiResult<NewsItem> {
+    state
+        .store
+        .get(&ItemKey::parse(key), visibility)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no news item `{key}`")))
 }

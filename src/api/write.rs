@@ -6,14 +6,14 @@ use actix_web::http::header::{self, EntityTag, Header, IfMatch};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use crate::api::input;
 use crate::api::news::{ItemView, item_etag, item_response};
+use crate::api::{input, news};
 use crate::auth::Editor;
 use crate::error::{ApiError, ApiResult};
 use crate::model::NewsItem;
 use crate::openapi::{ItemInput, ItemPatch};
 use crate::state::AppState;
-use crate::store::{ItemKey, Visibility};
+use crate::store::Visibility;
 
 /// The largest body accepted. Above the 1 MiB Markdown limit because JSON escaping can triple
 /// a body (`\n`, `\uXXXX`); a Markdown field too long for its rule is still a 422 that says so.
@@ -231,49 +231,50 @@ async fn edit<T>(
     key: &str,
     mut write: impl AsyncFnMut(NewsItem) -> ApiResult<T>,
 ) -> ApiResult<T> {
-    let pinned = req.headers().contains_key(header::IF_MATCH);
-    if pinned {
-        check_if_match_syntax(req)?;
-    }
+    let pinned = if_match_header(req)?;
     for _ in 0..ATTEMPTS {
-        let current = state
-            .store
-            .get(&ItemKey::parse(key), Visibility::All)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no news item `{key}`")))?;
-        if pinned && !if_match(req, &item_etag(&current, state)) {
+        let current = news::fetch(state, key, Visibility::All).await?;
+        if let Some(condition) = &pinned
+            && !if_match(condition, &item_etag(&current, state))
+        {
             return Err(ApiError::PreconditionFailed);
         }
         match write(current).await {
-            Err(ApiError::PreconditionFailed) if !pinned => continue,
+            Err(ApiError::PreconditionFailed) if pinned.is_none() => continue,
             done => return done,
         }
     }
     Err(ApiError::PreconditionFailed)
 }
 
-/// A present `If-Match` must be `*` or a non-empty list of entity tags: anything else is the
-/// client's mistake (400), not a version mismatch (412).
-fn check_if_match_syntax(req: &HttpRequest) -> ApiResult<()> {
+/// The request's `If-Match`, if it has one. A present one must be `*` or a non-empty list of
+/// entity tags: anything else is the client's mistake (400), not a version mismatch (412).
+fn if_match_header(req: &HttpRequest) -> ApiResult<Option<IfMatch>> {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
     match IfMatch::parse(req) {
-        Ok(IfMatch::Any) => Ok(()),
-        Ok(IfMatch::Items(tags)) if !tags.is_empty() => Ok(()),
-        _ => Err(ApiError::invalid(
-            "If-Match",
-            "must be `*` or a comma-separated list of entity tags",
-        )),
+        Ok(IfMatch::Items(tags)) if tags.is_empty() => Err(if_match_invalid()),
+        Ok(condition) => Ok(Some(condition)),
+        Err(_) => Err(if_match_invalid()),
     }
 }
 
-/// Whether `If-Match` lets a write to the representation tagged `etag` go ahead (RFC 9110
-/// §13.1.1: `*`, or any listed tag strongly equal). An unparsable header matches nothing.
-fn if_match(req: &HttpRequest, etag: &str) -> bool {
+fn if_match_invalid() -> ApiError {
+    ApiError::invalid(
+        "If-Match",
+        "must be `*` or a comma-separated list of entity tags",
+    )
+}
+
+/// Whether `condition` lets a write to the representation tagged `etag` go ahead (RFC 9110
+/// §13.1.1: `*`, or any listed tag strongly equal).
+fn if_match(condition: &IfMatch, etag: &str) -> bool {
     let Ok(ours) = etag.parse::<EntityTag>() else {
         return false;
     };
-    match IfMatch::parse(req) {
-        Ok(IfMatch::Any) => true,
-        Ok(IfMatch::Items(tags)) => tags.iter().any(|tag| tag.strong_eq(&ours)),
-        Err(_) => false,
+    match condition {
+        IfMatch::Any => true,
+        IfMatch::Items(tags) => tags.iter().any(|tag| tag.strong_eq(&ours)),
     }
 }

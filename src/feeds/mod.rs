@@ -24,6 +24,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order feeds are listed and pinged.
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Rss => "application/rss+xml; charset=utf-8",
