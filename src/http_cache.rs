@@ -32,6 +32,37 @@ const MIN_COMPRESS: usize = 512;
 /// another process (e.g. `herald import`) is noticed without a restart.
 pub const RECHECK: Duration = Duration::seconds(60);
 
+/// When a cached answer stops holding: at the next content revision (every write bumps it), or
+/// when the next scheduled item goes live, or after [`RECHECK`] (other processes, such as
+/// `herald import`, write without bumping this one's revision), whichever comes first.
+#[derive(Debug, Clone, Copy)]
+pub struct Validity {
+    revision: u64,
+    until: DateTime<Utc>,
+}
+
+impl Validity {
+    /// For an answer built at `revision` and `now`, with the next scheduled change known.
+    pub fn new(revision: u64, now: DateTime<Utc>, next_change: Option<DateTime<Utc>>) -> Self {
+        let recheck = now + RECHECK;
+        Self {
+            revision,
+            until: next_change.map_or(recheck, |t| t.min(recheck)),
+        }
+    }
+
+    pub fn holds(&self, revision: u64, now: DateTime<Utc>) -> bool {
+        self.revision == revision && now < self.until
+    }
+}
+
+/// A modification time a second after `previous` at least, and not before `now`: where
+/// `Last-Modified` goes when content changed but no remaining row is newer (a delete), so that
+/// `If-Modified-Since` stops matching old copies.
+pub fn moved_on(previous: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    now.max(previous + Duration::seconds(1))
+}
+
 /// `Cache-Control` for public responses, made once.
 #[derive(Debug, Clone)]
 pub struct CachePolicy {
@@ -303,8 +334,7 @@ pub struct ChangeClock {
 
 #[derive(Debug, Clone, Copy)]
 struct ChangeMemo {
-    revision: u64,
-    valid_until: DateTime<Utc>,
+    validity: Validity,
     value: DateTime<Utc>,
 }
 
@@ -314,8 +344,7 @@ impl ChangeClock {
         let now = state.clock.now();
         let previous = *self.memo.read().unwrap_or_else(|e| e.into_inner());
         if let Some(memo) = previous
-            && memo.revision == revision
-            && now < memo.valid_until
+            && memo.validity.holds(revision, now)
         {
             return Ok(memo.value);
         }
@@ -323,16 +352,13 @@ impl ChangeClock {
         let mut value = times.last_change.unwrap_or(DateTime::UNIX_EPOCH);
         if let Some(memo) = previous {
             value = value.max(memo.value);
-            if memo.revision != revision {
+            if memo.validity.revision != revision {
                 // Strictly later, even within the same second or if the write left no newer row.
-                value = value.max(now).max(memo.value + Duration::seconds(1));
+                value = value.max(moved_on(memo.value, now));
             }
         }
-        let recheck = now + RECHECK;
-        let valid_until = times.next_publication.map_or(recheck, |t| t.min(recheck));
         *self.memo.write().unwrap_or_else(|e| e.into_inner()) = Some(ChangeMemo {
-            revision,
-            valid_until,
+            validity: Validity::new(revision, now, times.next_publication),
             value,
         });
         Ok(value)
@@ -363,8 +389,10 @@ pub async fn middleware<B: MessageBody + 'static>(
     if res.status() != StatusCode::OK || is_prepared(res.headers()) {
         return Ok(res.map_into_left_body());
     }
-    let state = res.request().app_data::<Data<AppState>>().cloned();
     let (req, res) = res.into_parts();
+    // Borrowed, not cloned: a clone is a reference-count bump shared by every worker.
+    let state = req.app_data::<Data<AppState>>().map(|d| d.get_ref());
+    let authed = req.headers().contains_key(header::AUTHORIZATION);
     let (mut res, body) = res.into_parts();
     let bytes = body::to_bytes(body).await.map_err(|e| {
         ApiError::Internal(anyhow::anyhow!("reading a response body: {}", e.into()))
@@ -375,30 +403,23 @@ pub async fn middleware<B: MessageBody + 'static>(
         Some(tag) => tag.clone(),
         None => HeaderValue::from_str(&etag::strong(&bytes)).expect("hex in quotes"),
     };
-    let modified = match (headers.get(header::LAST_MODIFIED), &state) {
-        (Some(_), _) => None,
-        (None, Some(state)) => Some(
-            state
+    let (modified, modified_header) = match (headers.get(header::LAST_MODIFIED), state) {
+        (Some(value), _) => (parse_http_date(value), Some(value.clone())),
+        (None, Some(state)) => {
+            let t = state
                 .changes
                 .last_change(state)
                 .await
-                .map_err(ApiError::from)?,
-        ),
-        (None, None) => None,
+                .map_err(ApiError::from)?;
+            (Some(t), Some(http_date(t)))
+        }
+        (None, None) => (None, None),
     };
-    let modified_header = headers
-        .get(header::LAST_MODIFIED)
-        .cloned()
-        .or(modified.map(http_date));
-    let modified = modified.or_else(|| modified_header.as_ref().and_then(parse_http_date));
     let cache_control = match headers.get(header::CACHE_CONTROL) {
         Some(value) => value.clone(),
         // Answers to authenticated requests may hold drafts: never for shared caches.
-        None if req.headers().contains_key(header::AUTHORIZATION) => {
-            HeaderValue::from_static("private, no-cache")
-        }
+        None if authed => HeaderValue::from_static("private, no-cache"),
         None => state
-            .as_ref()
             .map(|s| s.cache.public().clone())
             .unwrap_or_else(|| CachePolicy::default().public),
     };
@@ -416,7 +437,7 @@ pub async fn middleware<B: MessageBody + 'static>(
         }
     }
     caching_headers(&mut out, etag, modified_header, cache_control);
-    if req.headers().contains_key(header::AUTHORIZATION) {
+    if authed {
         out.append_header((header::VARY, HeaderValue::from_static("Authorization")));
     }
     let out = if fresh {

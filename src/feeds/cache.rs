@@ -19,7 +19,7 @@ use actix_web::http::header::HeaderValue;
 use chrono::{DateTime, Utc};
 
 use super::Format;
-use crate::http_cache::{RECHECK, Representation, local_header};
+use crate::http_cache::{Representation, Validity, local_header, moved_on};
 use crate::state::AppState;
 use crate::store::ListQuery;
 
@@ -38,15 +38,8 @@ pub struct FeedKey {
 #[derive(Debug)]
 struct CacheEntry {
     rep: Arc<Representation>,
-    revision: u64,
-    valid_until: DateTime<Utc>,
+    validity: Validity,
     last_used: AtomicU64,
-}
-
-impl CacheEntry {
-    fn fresh(&self, revision: u64, now: DateTime<Utc>) -> bool {
-        self.revision == revision && now < self.valid_until
-    }
 }
 
 #[derive(Debug)]
@@ -78,8 +71,7 @@ impl Default for FeedCache {
 struct Local {
     rep: Representation,
     cache_control: HeaderValue,
-    revision: u64,
-    valid_until: DateTime<Utc>,
+    validity: Validity,
 }
 
 /// Per worker, fewer entries than the shared map: each holds its own copy of the bodies.
@@ -103,14 +95,16 @@ impl FeedCache {
         key: &FeedKey,
         revision: u64,
         now: DateTime<Utc>,
-    ) -> Option<(Arc<Representation>, DateTime<Utc>)> {
+    ) -> Option<(Arc<Representation>, Validity)> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(key).filter(|e| e.fresh(revision, now))?;
+        let entry = entries
+            .get(key)
+            .filter(|e| e.validity.holds(revision, now))?;
         let tick = self.tick.load(Ordering::Relaxed);
         if entry.last_used.load(Ordering::Relaxed) != tick {
             entry.last_used.store(tick, Ordering::Relaxed);
         }
-        Some((entry.rep.clone(), entry.valid_until))
+        Some((entry.rep.clone(), entry.validity))
     }
 
     /// Remembers an entry in this worker's copy, bounded like the shared map.
@@ -119,8 +113,7 @@ impl FeedCache {
         key: &FeedKey,
         rep: &Representation,
         cache_control: &HeaderValue,
-        revision: u64,
-        valid_until: DateTime<Utc>,
+        validity: Validity,
     ) {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
@@ -133,8 +126,7 @@ impl FeedCache {
                 Local {
                     rep: rep.local_copy(),
                     cache_control: local_header(cache_control),
-                    revision,
-                    valid_until,
+                    validity,
                 },
             );
         });
@@ -159,7 +151,7 @@ impl FeedCache {
         let hit = LOCAL.with(|local| {
             let local = local.borrow();
             let entry = local.get(&self.id)?.get(key)?;
-            if entry.revision == revision && now < entry.valid_until {
+            if entry.validity.holds(revision, now) {
                 respond.take().map(|f| f(&entry.rep, &entry.cache_control))
             } else {
                 None
@@ -168,26 +160,30 @@ impl FeedCache {
         if let Some(answer) = hit {
             return Ok(answer);
         }
-        let (rep, valid_until) = self.get_or_render(state, key, render).await?;
+        let (rep, validity) = self
+            .get_or_render(state, key, revision, now, render)
+            .await?;
         let cache_control = state.cache.public();
-        self.keep_local(key, &rep, cache_control, revision, valid_until);
+        self.keep_local(key, &rep, cache_control, validity);
         let respond = respond.expect("only a hit takes it");
         Ok(respond(&rep, cache_control))
     }
 
     /// The cached representation for `key` and until when it holds, rendering it with `render`
-    /// when missing or stale.
+    /// when missing or stale at `revision` and `now` (what the caller last read).
     async fn get_or_render<F, Fut>(
         &self,
         state: &AppState,
         key: &FeedKey,
+        revision: u64,
+        now: DateTime<Utc>,
         render: F,
-    ) -> Result<(Arc<Representation>, DateTime<Utc>), crate::error::ApiError>
+    ) -> Result<(Arc<Representation>, Validity), crate::error::ApiError>
     where
         F: FnOnce(DateTime<Utc>) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::error::ApiError>>,
     {
-        if let Some(hit) = self.lookup(key, state.revision(), state.clock.now()) {
+        if let Some(hit) = self.lookup(key, revision, now) {
             return Ok(hit);
         }
         let _rendering = self.render.lock().await;
@@ -211,12 +207,11 @@ impl FeedCache {
             } else if rep.modified() <= previous.modified() {
                 // The body changed but no remaining item is newer (a delete, a public URL
                 // change): Last-Modified must still move, or If-Modified-Since keeps old copies.
-                rep.set_modified(now.max(previous.modified() + chrono::Duration::seconds(1)));
+                rep.set_modified(moved_on(previous.modified(), now));
             }
         }
         let rep = Arc::new(rep);
-        let recheck = now + RECHECK;
-        let valid_until = rendered.next_change.map_or(recheck, |t| t.min(recheck));
+        let validity = Validity::new(revision, now, rendered.next_change);
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CAPACITY && !entries.contains_key(key) {
             let oldest = entries
@@ -231,12 +226,11 @@ impl FeedCache {
             key.clone(),
             CacheEntry {
                 rep: rep.clone(),
-                revision,
-                valid_until,
+                validity,
                 last_used: AtomicU64::new(self.tick.fetch_add(1, Ordering::Relaxed) + 1),
             },
         );
-        Ok((rep, valid_until))
+        Ok((rep, validity))
     }
 
     pub fn len(&self) -> usize {
