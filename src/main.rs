@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Migrate(db) => {
-            store::connect(&db.database_url).await?.migrate().await?;
+            open(&db).await?;
             println!("migrations applied");
         }
         Command::Import {
@@ -38,17 +38,20 @@ async fn main() -> anyhow::Result<()> {
             path,
             public_url,
         } => {
-            let store = store::connect(&db.database_url).await?;
-            store.migrate().await?;
-            // Render against the URL the server last used, so a later `serve` need not redo it.
-            let base = match public_url {
-                Some(url) => normalise_base(url),
-                None => match startup::render_base(&store).await? {
-                    Some(url) => url,
-                    None => default_public_url("127.0.0.1:8080".parse()?),
-                },
+            let store = open(&db).await?;
+            // Render against the URL the server last used, so a later `serve` need not redo it;
+            // only a URL the store has not rendered against needs a re-render.
+            let base = match (public_url, startup::render_base(&store).await?) {
+                (None, Some(stored)) => stored,
+                (given, _) => {
+                    let base = match given {
+                        Some(url) => normalise_base(url),
+                        None => default_public_url("127.0.0.1:8080".parse()?),
+                    };
+                    startup::ensure_render_base(&store, &base).await?;
+                    base
+                }
             };
-            startup::ensure_render_base(&store, &base).await?;
             let started = std::time::Instant::now();
             let report = import::import_path(&store, &path, &base, SystemClock.now())
                 .await

@@ -21,7 +21,6 @@ const RENDER_BASE_KEY: &str = "render_base";
 
 pub struct Application {
     port: u16,
-    public_url: Url,
     server: Server,
     state: web::Data<AppState>,
 }
@@ -46,7 +45,7 @@ impl Application {
         let store = store::connect(&settings.database_url).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
         let state = web::Data::new(
-            AppState::new(store, public_url.clone(), clock)
+            AppState::new(store, public_url, clock)
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(settings.websub_hub.clone().map(Publisher::new))
                 .with_publishing(settings.feed.clone(), settings.cache_max_age),
@@ -57,7 +56,6 @@ impl Application {
             .run();
         Ok(Self {
             port: addr.port(),
-            public_url,
             server,
             state,
         })
@@ -68,7 +66,7 @@ impl Application {
     }
 
     pub fn public_url(&self) -> &Url {
-        &self.public_url
+        &self.state.public_url
     }
 
     /// Stops the server from outside (tests restart on the same database with it).

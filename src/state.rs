@@ -96,4 +96,14 @@ impl AppState {
             .map(String::from)
             .unwrap_or_else(|_| format!("{}{path}", self.public_url))
     }
+
+    /// The item's HTML page (its permalink in feeds and `url` in JSON).
+    pub fn item_page_url(&self, slug: &str) -> String {
+        self.url(&format!("news/{slug}"))
+    }
+
+    /// The item in the JSON API.
+    pub fn item_api_url(&self, id: i64) -> String {
+        self.url(&format!("api/v1/news/{id}"))
+    }
 }

@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 
-use super::news::ListParams;
+use super::news::{ListParams, normalise_tag};
 use super::not_allowed;
 use crate::error::{ApiError, ApiResult};
 use crate::feeds::cache::{FeedKey, Rendered};
@@ -68,16 +68,7 @@ async fn serve(
     format: Format,
     path_tag: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let path_tag = match path_tag {
-        None => None,
-        Some(tag) => {
-            let tag = tag.trim().to_lowercase();
-            if tag.is_empty() {
-                return Err(ApiError::invalid("tag", "must not be empty"));
-            }
-            Some(tag)
-        }
-    };
+    let path_tag = path_tag.as_deref().map(normalise_tag).transpose()?;
     let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
     let mut self_path = match &path_tag {
         None => format.file_name().to_owned(),
@@ -182,7 +173,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let entries = page
         .items
         .iter()
-        .map(|item| Entry::new(item, state.url(&format!("news/{}", item.slug))))
+        .map(|item| Entry::new(item, state.item_page_url(&item.slug)))
         .collect();
     let doc = FeedDoc::new(
         FeedMeta {

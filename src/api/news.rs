@@ -75,7 +75,7 @@ impl<'a> ItemView<'a> {
             updated_at: rfc3339(item.updated_at),
             links: &item.links,
             tags: &item.tags,
-            url: state.url(&format!("news/{}", item.slug)),
+            url: state.item_page_url(&item.slug),
         }
     }
 }
@@ -201,10 +201,7 @@ impl ListParams {
                     })?);
                 }
                 "tag" => {
-                    let tag = value.trim().to_lowercase();
-                    if tag.is_empty() {
-                        return Err(ApiError::invalid("tag", "must not be empty"));
-                    }
+                    let tag = normalise_tag(&value)?;
                     if !params.tags.contains(&tag) {
                         params.tags.push(tag);
                     }
@@ -556,4 +553,13 @@ pub async fn fetch(state: &AppState, key: &str, visibility: Visibility) -> ApiRe
         .get(&ItemKey::parse(key), visibility)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no news item `{key}`")))
+}
+
+/// A tag as given in a query or a feed path, as stored: trimmed and lower-case, never empty.
+pub fn normalise_tag(raw: &str) -> ApiResult<String> {
+    let tag = raw.trim().to_lowercase();
+    if tag.is_empty() {
+        return Err(ApiError::invalid("tag", "must not be empty"));
+    }
+    Ok(tag)
 }

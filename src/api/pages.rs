@@ -18,7 +18,7 @@ pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResu
     let title = escape(&item.title);
     let date = item.published_at.format("%-d %B %Y");
     let iso = item.published_at.to_rfc3339();
-    let api = state.url(&format!("api/v1/news/{}", item.id));
+    let api = state.item_api_url(item.id);
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -78,10 +78,7 @@ pub async fn create(
     state.items_changed(stored.tags.iter().map(String::as_str));
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
-    response.insert_header((
-        header::LOCATION,
-        state.url(&format!("api/v1/news/{}", stored.id)),
-    ));
+    response.insert_header((header::LOCATION, state.item_api_url(stored.id)));
     Ok(item_response(response, &stored, &state))
 }
 
