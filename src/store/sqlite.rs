@@ -1,5 +1,6 @@
 //! The embedded default: one SQLite file in WAL mode.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
@@ -710,16 +711,17 @@ async fn current_for_write(
 
 /// The slug to store: a derived one moves aside (`-2`, …) for another item's; a chosen one
 /// stays as it is, and the unique index reports a clash.
-async fn slug_for(
+async fn slug_for<'a>(
     conn: &mut SqliteConnection,
-    item: &WriteItem,
+    item: &'a WriteItem,
     own_id: Option<i64>,
-) -> StoreResult<WriteItem> {
-    let mut item = item.clone();
-    if item.derived_slug {
-        item.draft.slug = free_slug(conn, &item.draft.slug, own_id).await?;
+) -> StoreResult<Cow<'a, WriteItem>> {
+    if !item.derived_slug {
+        return Ok(Cow::Borrowed(item));
     }
-    Ok(item)
+    let mut item = item.clone();
+    item.draft.slug = free_slug(conn, &item.draft.slug, own_id).await?;
+    Ok(Cow::Owned(item))
 }
 
 /// A slug not yet used by another item: `slug`, else `slug-2`, `slug-3`, …
@@ -1072,20 +1074,28 @@ async fn import_batch(
     .await?;
     let mut compared = HashSet::new();
     for sourced in careful {
-        if let Some(stored) = existing
+        // The item as read before the loop, unless an earlier twin of this key changed it.
+        let first_look = existing
             .get(&sourced.source_key)
             .and_then(|id| current.get(id))
-            && compared.insert(&sourced.source_key)
+            .filter(|_| compared.insert(&sourced.source_key));
+        if let Some(stored) = first_look
             && same_content(stored, &sourced.item)
         {
             report.unchanged += 1;
             continue;
         }
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
-                .bind(&sourced.source_key)
-                .fetch_optional(&mut *tx)
-                .await?;
+        // Keys are unique and nothing is deleted here, so a known id stands; a key missing
+        // from the map may have been inserted by its earlier twin.
+        let existing: Option<i64> = match existing.get(&sourced.source_key) {
+            Some(&id) => Some(id),
+            None => {
+                sqlx::query_scalar("SELECT id FROM news_items WHERE source_key = ?1")
+                    .bind(&sourced.source_key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+        };
         let mut item = sourced.item.clone();
         item.draft.slug = free_slug(&mut tx, &item.draft.slug, existing).await?;
         match existing {
@@ -1094,10 +1104,17 @@ async fn import_batch(
                 report.created += 1;
             }
             Some(id) => {
-                let current = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                if same_content(&current, &item) {
+                let fetched;
+                let current = match first_look {
+                    Some(stored) => stored,
+                    None => {
+                        fetched = fetch_one(&mut tx, &ItemKey::Id(id), Visibility::All)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        &fetched
+                    }
+                };
+                if same_content(current, &item) {
                     report.unchanged += 1;
                 } else {
                     update_item(&mut tx, id, &item, now).await?;
