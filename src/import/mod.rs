@@ -41,7 +41,7 @@ pub fn from_jekyll(text: &str, source: &str, base: &Url) -> anyhow::Result<Vec<S
                 summary: None,
                 content_markdown: item.body,
                 status: Status::Published,
-                published_at: item.published_at,
+                published_at: crate::model::whole_seconds(item.published_at),
                 tags: Vec::new(),
             };
             SourcedItem {
@@ -155,4 +155,22 @@ pub async fn import_path(
         total += store.import(&items, now).await?;
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stores keep whole seconds; an item with a fraction would differ from its stored self on
+    /// every re-import.
+    #[test]
+    fn jekyll_dates_are_whole_seconds_as_stored() {
+        let page = "## Launch\n### 2018-03-01T10:00:00.5Z\n\nBody.\n";
+        let base = Url::parse("https://news.example/").unwrap();
+        let items = from_jekyll(page, "news", &base).unwrap();
+        assert_eq!(
+            items[0].item.draft.published_at,
+            "2018-03-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
 }
