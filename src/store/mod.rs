@@ -260,6 +260,81 @@ pub struct ContentTimes {
     pub next_publication: Option<DateTime<Utc>>,
 }
 
+/// What a committed write did to one item, as subscribers (caches, WebSub, webhooks, metrics)
+/// hear of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A new item, whatever its status.
+    Created,
+    /// An edit that left the item as public (or as hidden) as it was.
+    Updated,
+    Deleted,
+    /// The item became public: an edit made a draft published and due, or a scheduled item's
+    /// time came.
+    Published,
+    /// The item stopped being public without being deleted (made a draft, or moved to a future
+    /// date).
+    Unpublished,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Published => "published",
+            ChangeKind::Unpublished => "unpublished",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "created" => Some(ChangeKind::Created),
+            "updated" => Some(ChangeKind::Updated),
+            "deleted" => Some(ChangeKind::Deleted),
+            "published" => Some(ChangeKind::Published),
+            "unpublished" => Some(ChangeKind::Unpublished),
+            _ => None,
+        }
+    }
+
+    /// The kind of an edit, from whether the item was public before and is public after it.
+    pub fn of_edit(was_public: bool, is_public: bool) -> Self {
+        match (was_public, is_public) {
+            (false, true) => ChangeKind::Published,
+            (true, false) => ChangeKind::Unpublished,
+            _ => ChangeKind::Updated,
+        }
+    }
+}
+
+/// One committed change, as recorded in the store's change log in the writing transaction, so
+/// another process (`herald import`, another replica) sees it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the change log: strictly increasing, never reused, shared by every process
+    /// on the store. The highest one is the store's content revision.
+    pub seq: i64,
+    pub kind: ChangeKind,
+    pub item_id: i64,
+    /// The item's tags before and after the write, sorted and without repeats: the tag feeds
+    /// the change touches.
+    pub tags: Vec<String>,
+    /// Whether anonymous readers could see the item before and after the write.
+    pub was_public: bool,
+    pub is_public: bool,
+    /// When the change was committed (whole seconds).
+    pub at: DateTime<Utc>,
+}
+
+impl Change {
+    /// Whether readers can tell: the item was or is public.
+    pub fn is_visible(&self) -> bool {
+        self.was_public || self.is_public
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportReport {
     pub created: usize,
