@@ -72,17 +72,16 @@ pub fn bearer(value: &str) -> Option<&str> {
     valid.then_some(token)
 }
 
-/// The editor an active token belongs to. Every stored hash is compared in constant time, and
-/// all of them are compared, so timing tells nothing about how close a guess came.
+/// The editor an active token belongs to. The token is looked up by its hash (an index seek:
+/// the hash reveals nothing about the secret), and the found hash is still compared in constant
+/// time, so no code path compares secrets by early exit.
 pub async fn verify(store: &DynStore, token: &str) -> anyhow::Result<Option<Editor>> {
     let presented = hash(token);
-    let mut found = None;
-    for active in store.active_tokens().await? {
-        if bool::from(active.hash.as_bytes().ct_eq(presented.as_bytes())) {
-            found = Some(Editor { name: active.name });
-        }
-    }
-    Ok(found)
+    Ok(store
+        .token_by_hash(&presented)
+        .await?
+        .filter(|active| bool::from(active.hash.as_bytes().ct_eq(presented.as_bytes())))
+        .map(|active| Editor { name: active.name }))
 }
 
 #[cfg(test)]

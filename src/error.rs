@@ -157,6 +157,7 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("no such news item".to_owned()),
             StoreError::Stale => ApiError::PreconditionFailed,
             StoreError::BadSearch(_) => ApiError::invalid("q", "cannot be searched for"),
+            StoreError::Corrupt(_) => ApiError::Internal(e.into()),
             StoreError::Database(e) => ApiError::Internal(e.into()),
             StoreError::Other(e) => ApiError::Internal(e),
         }

@@ -74,7 +74,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let item = input::parse_item(&body, None, now, &state.public_url)?;
-    let stored = state.store.create(&item, now).await?;
+    let (stored, _change) = state.store.create(&item, now).await?;
     state.items_changed(stored.tags.iter().map(String::as_str));
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
@@ -169,7 +169,7 @@ async fn update(
             }
         };
         let item = input::parse_item(doc, Some(&current), now, &state.public_url)?;
-        let stored = state
+        let (stored, _change) = state
             .store
             .replace(current.id, &item, Some(&current), now)
             .await?;
@@ -210,7 +210,8 @@ pub async fn delete(
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let (id, tags) = edit(&state, &req, &key, async |current| {
-        state.store.delete(current.id, Some(&current)).await?;
+        let now = state.clock.now();
+        state.store.delete(current.id, Some(&current), now).await?;
         Ok((current.id, current.tags))
     })
     .await?;

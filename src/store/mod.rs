@@ -1,8 +1,8 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
-mod fts;
-mod sqlite;
+pub mod rules;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ItemDraft, NewsItem};
 
-pub use sqlite::{CONTENT_TIMES_SQL, SqliteStore};
+pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,6 +28,10 @@ pub enum StoreError {
     /// The search text could not be turned into a query.
     #[error("unusable search: {0}")]
     BadSearch(String),
+    /// Stored data the store cannot read back (a date out of range, an unknown status or
+    /// change kind, a row a write did not return): a fault to log, never a default to serve.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -350,58 +354,96 @@ impl std::ops::AddAssign for ImportReport {
     }
 }
 
+/// The news items: reads, writes and imports. Every write records its [`Change`] in the same
+/// transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Applies pending migrations.
-    async fn migrate(&self) -> StoreResult<()>;
-    /// Answers when the database does.
-    async fn ping(&self) -> StoreResult<()>;
+pub trait ItemStore: Send + Sync {
     /// Whether any item exists; cheap at any size (start-up asks it).
     async fn has_items(&self) -> StoreResult<bool>;
     async fn list(&self, query: &ListQuery) -> StoreResult<Page>;
-    /// The database's plan for [`Store::list`]'s main query, one line per step, so tests can
-    /// lock in index use.
-    async fn explain_list(&self, query: &ListQuery) -> StoreResult<Vec<String>>;
     /// Every tag with the number of items carrying it that `visibility` lets through.
     async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>>;
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>>;
     /// Change times for HTTP validators and cache expiry, as seen at `now`.
     async fn content_times(&self, now: DateTime<Utc>) -> StoreResult<ContentTimes>;
-    /// Creates or updates items by source key, all in one transaction.
-    async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
     /// When the next scheduled item becomes public: the earliest `published_at` after `now` of a
     /// published item. A cache of public answers built at `now` is stale from then on, although
-    /// no write happened (the content revision does not change when the clock passes it).
+    /// no write happened (see [`ChangeLog::publish_due`] for recording it once it has).
     async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Inserts a new item (links and tags included) in one transaction and returns it as stored.
-    async fn create(&self, item: &WriteItem, now: DateTime<Utc>) -> StoreResult<NewsItem>;
+    /// Inserts a new item (links and tags included) in one transaction and returns it as stored,
+    /// with its [`ChangeKind::Created`] change.
+    async fn create(&self, item: &WriteItem, now: DateTime<Utc>)
+    -> StoreResult<(NewsItem, Change)>;
     /// Replaces every written field of item `id` in one transaction. With `expected`, fails with
     /// [`StoreError::Stale`] unless the stored item still equals it (compare-and-swap, so a
-    /// precondition checked against `expected` holds at commit).
+    /// precondition checked against `expected` holds at commit). The change's kind says whether
+    /// the edit published or unpublished the item ([`ChangeKind::of_edit`]).
     async fn replace(
         &self,
         id: i64,
         item: &WriteItem,
         expected: Option<&NewsItem>,
         now: DateTime<Utc>,
-    ) -> StoreResult<NewsItem>;
-    /// Deletes item `id` with its links and tags; `expected` as for [`Store::replace`].
-    async fn delete(&self, id: i64, expected: Option<&NewsItem>) -> StoreResult<()>;
-    /// Stores a new API token by name and hash; a taken name is a conflict on `name`.
-    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Every token ever created, oldest first.
-    async fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
-    /// The tokens not revoked.
-    async fn active_tokens(&self) -> StoreResult<Vec<ActiveToken>>;
-    /// Revokes the active token called `name`; [`StoreError::NotFound`] if there is none.
-    async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
-    /// Re-renders every stored body with `render` (after the public URL changed).
+    ) -> StoreResult<(NewsItem, Change)>;
+    /// Deletes item `id` with its links and tags; `expected` as for [`ItemStore::replace`].
+    async fn delete(
+        &self,
+        id: i64,
+        expected: Option<&NewsItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Change>;
+    /// Creates or updates items by source key, all in one transaction, recording a change for
+    /// every item created or updated.
+    async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport>;
+    /// Re-renders every stored body with `render` (after the public URL changed, at start-up:
+    /// no change is recorded per item, since what changed is every link, not any item).
     async fn rerender_all(
         &self,
         render: &(dyn for<'a> Fn(&'a str) -> String + Sync),
     ) -> StoreResult<u64>;
+}
+
+/// API tokens, stored by name and hash.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores a new API token by name and hash; a taken name is a conflict on `name`.
+    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Every token ever created, oldest first.
+    async fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// The unrevoked token with this hash (hex SHA-256), found by an index seek.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ActiveToken>>;
+    /// Revokes the active token called `name`; [`StoreError::NotFound`] if there is none.
+    async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Small key/value facts about the database itself.
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// The log of committed changes, shared by every process writing to the store.
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// The highest recorded [`Change::seq`], 0 when nothing was ever recorded.
+    async fn revision(&self) -> StoreResult<i64>;
+    /// Up to `limit` changes with a `seq` above `seq`, oldest first. Only the newest
+    /// [`rules::CHANGES_KEPT`] changes are kept.
+    async fn changes_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Records a [`ChangeKind::Published`] change for every item that went public by the clock
+    /// since the last call (a scheduled item whose time came), and remembers `now` as the new
+    /// mark, all in one write transaction, so concurrent callers record each item once. The
+    /// first call ever only sets the mark.
+    async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<Change>>;
+}
+
+#[async_trait]
+pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Answers when the database does.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -12,7 +12,7 @@ use std::ptr::{self, NonNull};
 
 use libsqlite3_sys as ffi;
 
-use super::SearchTerm;
+use crate::store::SearchTerm;
 
 /// The FTS5 `MATCH` expression for `terms`: every term a double-quoted string (quotes doubled),
 /// so nothing a user types is read as FTS5 syntax; a prefix term gets FTS5's `*` after the quote.
@@ -41,7 +41,7 @@ const DATE_BITS: u32 = 63 - ID_BITS;
 
 /// The FTS5 rowid of an item: `published_at * 2^29 + id`, so rowid order is (date, id) order
 /// and FTS5 can hand matches over newest first and stop at a page. The same formula, clamp
-/// included, is in the triggers of `migrations/20261126000001_search_by_date.sql`. The clamp
+/// included, is in the triggers of `migrations/sqlite/20261126000001_search_by_date.sql`. The clamp
 /// only guards against overflow: accepted dates (years 1500-2500) sit well inside it.
 pub fn search_key(published_at: i64, id: i64) -> i64 {
     let seconds = published_at.clamp(-(1 << DATE_BITS), (1 << DATE_BITS) - 1);

@@ -1,0 +1,299 @@
+//! Rules every store engine follows the same way, kept out of the SQL so a second engine does
+//! not copy them: which sort a list really runs, how a page is ordered and where the next one
+//! starts, how `since`/`until` meet whole-second dates, when an import changes nothing, which
+//! unique constraint answers for which API field, and what a write's change records.
+
+use chrono::{DateTime, Utc};
+
+use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, WriteItem};
+use crate::model::{NewsItem, Status};
+
+/// The sort a query really runs: relevance needs a search to rank by.
+pub fn effective_sort(query: &ListQuery) -> Sort {
+    if query.sort == Sort::Relevance && query.search.is_empty() {
+        Sort::Newest
+    } else {
+        query.sort
+    }
+}
+
+/// `since` and `until` as inclusive bounds in whole seconds (what stores keep): a bound with a
+/// fraction rounds inwards, so `since` rounds up and `until` down.
+pub fn whole_second_bounds(query: &ListQuery) -> (Option<i64>, Option<i64>) {
+    let since = query
+        .since
+        .map(|s| s.timestamp() + i64::from(s.timestamp_subsec_nanos() > 0));
+    let until = query.until.map(|u| u.timestamp());
+    (since, until)
+}
+
+/// What paging needs of a listed row: its sort keys.
+pub trait PageRow {
+    fn id(&self) -> i64;
+    /// `published_at` in whole seconds.
+    fn published_at(&self) -> i64;
+    /// The relevance score, present when the row came from a text search.
+    fn score(&self) -> Option<f64>;
+}
+
+/// Turns the rows a list query fetched (up to `limit + 1`, in any order) into the page: puts
+/// them in the order of the query's sort, keeps `limit`, and returns the cursor of the next
+/// page when a row was left over.
+pub fn finish_page<R: PageRow>(rows: &mut Vec<R>, query: &ListQuery) -> StoreResult<Option<Cursor>> {
+    let sort = effective_sort(query);
+    if sort == Sort::Relevance {
+        // A relevance row without a score cannot be placed; do not guess a position for it.
+        if rows.iter().any(|r| r.score().is_none()) {
+            return Err(StoreError::Corrupt(
+                "a relevance search returned a row without a score".to_owned(),
+            ));
+        }
+    }
+    let score = |r: &R| r.score().unwrap_or(f64::NAN);
+    match sort {
+        Sort::Newest => rows.sort_by_key(|r| std::cmp::Reverse((r.published_at(), r.id()))),
+        Sort::Oldest => rows.sort_by_key(|r| (r.published_at(), r.id())),
+        Sort::Relevance => rows.sort_by(|a, b| score(b).total_cmp(&score(a)).then(b.id().cmp(&a.id()))),
+    }
+    let limit = query.limit as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(match rows.last() {
+        Some(last) if more => Some(match sort {
+            Sort::Relevance => Cursor::by_score(score(last), last.id()),
+            sort => Cursor::by_date(sort, last.published_at(), last.id()),
+        }),
+        _ => None,
+    })
+}
+
+/// Whether anonymous readers see an item with this status and date at `now`.
+pub fn is_public(status: Status, published_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    status == Status::Published && published_at <= now
+}
+
+/// The tags a change touches: those before and after the write, sorted, without repeats.
+pub fn touched_tags<'a>(
+    before: impl IntoIterator<Item = &'a String>,
+    after: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    let mut tags: Vec<String> = before.into_iter().chain(after).cloned().collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+/// A change about to be recorded: everything but its place in the log and its time, which the
+/// store assigns when it writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeDraft {
+    pub kind: ChangeKind,
+    pub item_id: i64,
+    pub tags: Vec<String>,
+    pub was_public: bool,
+    pub is_public: bool,
+}
+
+impl ChangeDraft {
+    /// A new item.
+    pub fn created(id: i64, item: &WriteItem, now: DateTime<Utc>) -> Self {
+        let d = &item.draft;
+        Self {
+            kind: ChangeKind::Created,
+            item_id: id,
+            tags: touched_tags([], &d.tags),
+            was_public: false,
+            is_public: is_public(d.status, d.published_at, now),
+        }
+    }
+
+    /// An edit of `current` into `item`.
+    pub fn edited(current: &NewsItem, item: &WriteItem, now: DateTime<Utc>) -> Self {
+        let d = &item.draft;
+        let was_public = is_public(current.status, current.published_at, now);
+        let is_public = is_public(d.status, d.published_at, now);
+        Self {
+            kind: ChangeKind::of_edit(was_public, is_public),
+            item_id: current.id,
+            tags: touched_tags(&current.tags, &d.tags),
+            was_public,
+            is_public,
+        }
+    }
+
+    /// The deletion of `current`.
+    pub fn deleted(current: &NewsItem, now: DateTime<Utc>) -> Self {
+        Self {
+            kind: ChangeKind::Deleted,
+            item_id: current.id,
+            tags: current.tags.clone(),
+            was_public: is_public(current.status, current.published_at, now),
+            is_public: false,
+        }
+    }
+}
+
+/// How many changes a store keeps: enough for any subscriber that is not hours behind, few
+/// enough that the log stays small next to the items.
+pub const CHANGES_KEPT: i64 = 100_000;
+
+/// The meta key holding the time up to which scheduled items are known to have gone live.
+pub const LIVE_THROUGH_KEY: &str = "live_through";
+
+/// Tags are a set: the store hands them back sorted, a source may list them in any order.
+pub fn same_tags(stored: &[String], given: &[String]) -> bool {
+    let mut given: Vec<&String> = given.iter().collect();
+    given.sort();
+    given.dedup();
+    stored.iter().eq(given)
+}
+
+/// Whether an import would change nothing a reader can see.
+pub fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
+    let d = &item.draft;
+    current.slug == d.slug
+        && current.title == d.title
+        && current.summary == d.summary
+        && current.content_markdown == d.content_markdown
+        && current.content_html == item.content_html
+        && current.status == d.status
+        && current.published_at == d.published_at
+        && current.links == d.links
+        && same_tags(&current.tags, &d.tags)
+}
+
+/// A unique column whose clash is the writer's to fix, and the API field that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UniqueField {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub field: &'static str,
+}
+
+impl UniqueField {
+    /// The name PostgreSQL gives a `UNIQUE` column constraint by default.
+    pub fn default_constraint_name(&self) -> String {
+        format!("{}_{}_key", self.table, self.column)
+    }
+}
+
+/// Every unique constraint a writer can run into. The others (guid, source key, token hash)
+/// hold values the service makes itself, so a clash there is a fault, not a conflict.
+pub const UNIQUE_FIELDS: &[UniqueField] = &[
+    UniqueField {
+        table: "news_items",
+        column: "slug",
+        field: "slug",
+    },
+    UniqueField {
+        table: "api_tokens",
+        column: "name",
+        field: "name",
+    },
+];
+
+/// The API field of a unique column, for engines that report the clashing `table.column`.
+pub fn conflict_field_of_column(table: &str, column: &str) -> Option<&'static str> {
+    UNIQUE_FIELDS
+        .iter()
+        .find(|u| u.table == table && u.column == column)
+        .map(|u| u.field)
+}
+
+/// The API field of a unique constraint, for engines that report the constraint's name.
+pub fn conflict_field_of_constraint(name: &str) -> Option<&'static str> {
+    UNIQUE_FIELDS
+        .iter()
+        .find(|u| u.default_constraint_name() == name)
+        .map(|u| u.field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row(i64, i64, Option<f64>);
+
+    impl PageRow for Row {
+        fn id(&self) -> i64 {
+            self.0
+        }
+        fn published_at(&self) -> i64 {
+            self.1
+        }
+        fn score(&self) -> Option<f64> {
+            self.2
+        }
+    }
+
+    fn query(sort: Sort, limit: u32, searching: bool) -> ListQuery {
+        ListQuery {
+            sort,
+            limit,
+            search: if searching {
+                vec![super::super::SearchTerm {
+                    words: vec!["w".into()],
+                    prefix: false,
+                }]
+            } else {
+                Vec::new()
+            },
+            ..ListQuery::default()
+        }
+    }
+
+    #[test]
+    fn pages_are_ordered_cut_and_continued_by_their_sort() {
+        let rows = || vec![Row(1, 10, Some(1.0)), Row(3, 20, Some(2.0)), Row(2, 20, Some(2.0))];
+        let mut newest = rows();
+        let next = finish_page(&mut newest, &query(Sort::Newest, 2, false)).unwrap();
+        assert_eq!(newest.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 2]);
+        assert_eq!(next, Some(Cursor::by_date(Sort::Newest, 20, 2)));
+        let mut oldest = rows();
+        let next = finish_page(&mut oldest, &query(Sort::Oldest, 3, false)).unwrap();
+        assert_eq!(oldest.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(next, None);
+        let mut best = rows();
+        let next = finish_page(&mut best, &query(Sort::Relevance, 1, true)).unwrap();
+        assert_eq!(best.iter().map(|r| r.0).collect::<Vec<_>>(), [3]);
+        assert_eq!(next, Some(Cursor::by_score(2.0, 3)));
+        // Relevance without a search is newest first.
+        let mut unsearched = rows();
+        finish_page(&mut unsearched, &query(Sort::Relevance, 3, false)).unwrap();
+        assert_eq!(unsearched[0].0, 3);
+        let mut unscored = vec![Row(1, 10, None)];
+        assert!(matches!(
+            finish_page(&mut unscored, &query(Sort::Relevance, 1, true)),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn fractional_bounds_round_inwards() {
+        let q = ListQuery {
+            since: Some("2020-01-01T00:00:00.5Z".parse().unwrap()),
+            until: Some("2020-01-02T00:00:00.5Z".parse().unwrap()),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            whole_second_bounds(&q),
+            (Some(1_577_836_801), Some(1_577_923_200))
+        );
+    }
+
+    #[test]
+    fn unique_constraints_name_their_fields() {
+        assert_eq!(conflict_field_of_column("news_items", "slug"), Some("slug"));
+        assert_eq!(conflict_field_of_column("api_tokens", "name"), Some("name"));
+        assert_eq!(conflict_field_of_column("news_items", "guid"), None);
+        assert_eq!(conflict_field_of_constraint("news_items_slug_key"), Some("slug"));
+        assert_eq!(conflict_field_of_constraint("api_tokens_token_hash_key"), None);
+    }
+
+    #[test]
+    fn touched_tags_are_the_sorted_union() {
+        let before = ["b".to_owned(), "a".to_owned()];
+        let after = ["c".to_owned(), "a".to_owned()];
+        assert_eq!(touched_tags(&before, &after), ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,463 @@
+//! Item rows: reading them back (with links and tags), writing them, and finding free slugs.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, QueryBuilder, SqliteConnection};
+
+use super::{BEGIN_WRITE, SqliteStore, changes, import, list};
+use crate::model::{Link, NewsItem, Status};
+use crate::store::rules::{self, ChangeDraft, PageRow};
+use crate::store::{
+    Change, ContentTimes, ImportReport, ItemKey, ItemStore, ListQuery, Page, SourcedItem,
+    StoreError, StoreResult, TagCount, Visibility, WriteItem,
+};
+
+/// When public content last changed and next changes by itself. The newest change is the newest
+/// `updated_at` of any item or the newest `published_at` of a public one, each a single index
+/// seek (`news_items_updated`, `news_items_public`): a CASE over every row was a full scan, two to
+/// twenty seconds at a million items, on the first request and every minute after.
+pub const CONTENT_TIMES_SQL: &str = "SELECT \
+       max((SELECT max(updated_at) FROM news_items), \
+           coalesce((SELECT max(published_at) FROM news_items \
+                     WHERE status = 'published' AND published_at <= ?1), 0)), \
+       (SELECT min(published_at) FROM news_items \
+        WHERE status = 'published' AND published_at > ?1)";
+
+#[derive(FromRow)]
+pub(super) struct ItemRow {
+    pub(super) id: i64,
+    guid: String,
+    slug: String,
+    title: String,
+    summary: Option<String>,
+    content_markdown: String,
+    content_html: String,
+    status: String,
+    pub(super) published_at: i64,
+    created_at: i64,
+    updated_at: i64,
+    /// The relevance score, when the row came from a text search.
+    #[sqlx(default)]
+    score: Option<f64>,
+}
+
+impl PageRow for ItemRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn published_at(&self) -> i64 {
+        self.published_at
+    }
+
+    fn score(&self) -> Option<f64> {
+        self.score
+    }
+}
+
+/// Qualified: list queries join tables that share some of these names.
+pub(super) const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, \
+                                       i.content_markdown, i.content_html, i.status, \
+                                       i.published_at, i.created_at, i.updated_at";
+
+/// A stored time (whole seconds since the epoch); one no date can hold is corrupt data.
+pub(super) fn timestamp(secs: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("stored time {secs} is out of range")))
+}
+
+impl ItemRow {
+    fn into_item(self, links: Vec<Link>, tags: Vec<String>) -> StoreResult<NewsItem> {
+        let status = Status::parse(&self.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("item {} has status `{}`", self.id, self.status))
+        })?;
+        Ok(NewsItem {
+            id: self.id,
+            guid: self.guid,
+            slug: self.slug,
+            title: self.title,
+            summary: self.summary,
+            content_markdown: self.content_markdown,
+            content_html: self.content_html,
+            status,
+            published_at: timestamp(self.published_at)?,
+            created_at: timestamp(self.created_at)?,
+            updated_at: timestamp(self.updated_at)?,
+            links,
+            tags,
+        })
+    }
+}
+
+/// Loads links and tags for a set of items with two queries, whatever the page size.
+pub(super) async fn attach(
+    conn: &mut SqliteConnection,
+    rows: Vec<ItemRow>,
+) -> StoreResult<Vec<NewsItem>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .map_err(anyhow::Error::from)?;
+    let mut links: HashMap<i64, Vec<Link>> = HashMap::new();
+    let link_rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT item_id, title, url FROM news_links \
+         WHERE item_id IN (SELECT value FROM json_each(?1)) ORDER BY item_id, position",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, title, url) in link_rows {
+        links.entry(id).or_default().push(Link { title, url });
+    }
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    let tag_rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT item_id, tag FROM news_tags \
+         WHERE item_id IN (SELECT value FROM json_each(?1)) ORDER BY item_id, tag",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, tag) in tag_rows {
+        tags.entry(id).or_default().push(tag);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            // An item without links or tags has no rows here: empty is the true answer.
+            row.into_item(
+                links.remove(&id).unwrap_or_default(),
+                tags.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// A unique-constraint violation as the conflict on the API field it stands for. SQLite names
+/// no constraint (`constraint()` is `None`), only the clashing columns in its message:
+/// "UNIQUE constraint failed: news_items.slug".
+pub(super) fn map_unique(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let by_name = db.constraint().and_then(rules::conflict_field_of_constraint);
+        let by_column = || {
+            let columns = db.message().split_once("constraint failed: ")?.1;
+            columns.split(", ").find_map(|qualified| {
+                let (table, column) = qualified.split_once('.')?;
+                rules::conflict_field_of_column(table, column)
+            })
+        };
+        if let Some(field) = by_name.or_else(by_column) {
+            return StoreError::Conflict { field };
+        }
+    }
+    StoreError::Database(e)
+}
+
+/// Replaces an item's links and tags with the draft's.
+async fn write_children(conn: &mut SqliteConnection, id: i64, item: &WriteItem) -> StoreResult<()> {
+    sqlx::query("DELETE FROM news_links WHERE item_id = ?1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM news_tags WHERE item_id = ?1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for (position, link) in item.draft.links.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO news_links (item_id, position, title, url) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&link.title)
+        .bind(&link.url)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for tag in &item.draft.tags {
+        sqlx::query("INSERT OR IGNORE INTO news_tags (item_id, tag) VALUES (?1, ?2)")
+            .bind(id)
+            .bind(tag)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_item(
+    conn: &mut SqliteConnection,
+    item: &WriteItem,
+    source_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let d = &item.draft;
+    let guid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO news_items (guid, slug, title, summary, content_markdown, content_html, \
+         status, published_at, created_at, updated_at, source_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) RETURNING id",
+    )
+    .bind(&guid)
+    .bind(&d.slug)
+    .bind(&d.title)
+    .bind(&d.summary)
+    .bind(&d.content_markdown)
+    .bind(&item.content_html)
+    .bind(d.status.as_str())
+    .bind(d.published_at.timestamp())
+    .bind(now.timestamp())
+    .bind(source_key)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_unique)?;
+    write_children(conn, id, item).await?;
+    Ok(id)
+}
+
+pub(super) async fn update_item(
+    conn: &mut SqliteConnection,
+    id: i64,
+    item: &WriteItem,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let d = &item.draft;
+    let done = sqlx::query(
+        "UPDATE news_items SET slug = ?2, title = ?3, summary = ?4, content_markdown = ?5, \
+         content_html = ?6, status = ?7, published_at = ?8, updated_at = ?9 WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(&d.slug)
+    .bind(&d.title)
+    .bind(&d.summary)
+    .bind(&d.content_markdown)
+    .bind(&item.content_html)
+    .bind(d.status.as_str())
+    .bind(d.published_at.timestamp())
+    .bind(now.timestamp())
+    .execute(&mut *conn)
+    .await
+    .map_err(map_unique)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    write_children(conn, id, item).await
+}
+
+pub(super) async fn fetch_one(
+    conn: &mut SqliteConnection,
+    key: &ItemKey,
+    visibility: Visibility,
+) -> StoreResult<Option<NewsItem>> {
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(ITEM_COLUMNS).push(" FROM news_items i WHERE ");
+    match key {
+        ItemKey::Id(id) => qb.push("i.id = ").push_bind(*id),
+        ItemKey::Slug(slug) => qb.push("i.slug = ").push_bind(slug.clone()),
+    };
+    list::push_visibility(&mut qb, &list::ITEM_KEYS, visibility);
+    let row: Option<ItemRow> = qb.build_query_as().fetch_optional(&mut *conn).await?;
+    Ok(attach(conn, row.into_iter().collect()).await?.pop())
+}
+
+/// Item `id` as it is now, which must exist.
+pub(super) async fn fetch_by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<NewsItem> {
+    fetch_one(conn, &ItemKey::Id(id), Visibility::All)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Reads item `id` for a write and checks it is still the version the caller based it on.
+async fn current_for_write(
+    conn: &mut SqliteConnection,
+    id: i64,
+    expected: Option<&NewsItem>,
+) -> StoreResult<NewsItem> {
+    let current = fetch_by_id(conn, id).await?;
+    match expected {
+        Some(expected) if *expected != current => Err(StoreError::Stale),
+        _ => Ok(current),
+    }
+}
+
+/// The slug to store: a derived one moves aside (`-2`, …) for another item's; a chosen one
+/// stays as it is, and the unique index reports a clash.
+async fn slug_for<'a>(
+    conn: &mut SqliteConnection,
+    item: &'a WriteItem,
+    own_id: Option<i64>,
+) -> StoreResult<Cow<'a, WriteItem>> {
+    if !item.derived_slug {
+        return Ok(Cow::Borrowed(item));
+    }
+    let mut item = item.clone();
+    item.draft.slug = free_slug(conn, &item.draft.slug, own_id).await?;
+    Ok(Cow::Owned(item))
+}
+
+/// A slug not yet used by another item: `slug`, else `slug-2`, `slug-3`, …
+pub(super) async fn free_slug(
+    conn: &mut SqliteConnection,
+    slug: &str,
+    own_id: Option<i64>,
+) -> StoreResult<String> {
+    let mut candidate = slug.to_owned();
+    for n in 2.. {
+        let holder: Option<i64> = sqlx::query_scalar("SELECT id FROM news_items WHERE slug = ?1")
+            .bind(&candidate)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match holder {
+            None => break,
+            Some(id) if Some(id) == own_id => break,
+            Some(_) => candidate = format!("{slug}-{n}"),
+        }
+    }
+    Ok(candidate)
+}
+
+#[async_trait]
+impl ItemStore for SqliteStore {
+    async fn has_items(&self) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM news_items)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page> {
+        let mut conn = self.pool.acquire().await?;
+        list::list(&mut conn, query).await
+    }
+
+    async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>> {
+        let mut qb = QueryBuilder::new("SELECT t.tag, count(*) FROM news_tags t WHERE 1 = 1");
+        list::push_visibility(&mut qb, &list::TAG_KEYS, visibility);
+        qb.push(" GROUP BY t.tag ORDER BY count(*) DESC, t.tag");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tag, count)| TagCount { tag, count })
+            .collect())
+    }
+
+    async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_one(&mut conn, key, visibility).await
+    }
+
+    async fn content_times(&self, now: DateTime<Utc>) -> StoreResult<ContentTimes> {
+        let (last, next): (Option<i64>, Option<i64>) = sqlx::query_as(CONTENT_TIMES_SQL)
+            .bind(now.timestamp())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ContentTimes {
+            last_change: last.map(timestamp).transpose()?,
+            next_publication: next.map(timestamp).transpose()?,
+        })
+    }
+
+    async fn next_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT min(published_at) FROM news_items \
+             WHERE status = 'published' AND published_at > ?1",
+        )
+        .bind(now.timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(timestamp).transpose()
+    }
+
+    async fn create(
+        &self,
+        item: &WriteItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(NewsItem, Change)> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let item = slug_for(&mut tx, item, None).await?;
+        let id = insert_item(&mut tx, &item, None, now).await?;
+        let change = changes::record(&mut tx, ChangeDraft::created(id, &item, now), now).await?;
+        let stored = fetch_by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((stored, change))
+    }
+
+    async fn replace(
+        &self,
+        id: i64,
+        item: &WriteItem,
+        expected: Option<&NewsItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(NewsItem, Change)> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let current = current_for_write(&mut tx, id, expected).await?;
+        let item = slug_for(&mut tx, item, Some(id)).await?;
+        update_item(&mut tx, id, &item, now).await?;
+        let change = changes::record(&mut tx, ChangeDraft::edited(&current, &item, now), now).await?;
+        let stored = fetch_by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((stored, change))
+    }
+
+    async fn delete(
+        &self,
+        id: i64,
+        expected: Option<&NewsItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Change> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let current = current_for_write(&mut tx, id, expected).await?;
+        // Links and tags go with the item (ON DELETE CASCADE); its changes stay.
+        sqlx::query("DELETE FROM news_items WHERE id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let change = changes::record(&mut tx, ChangeDraft::deleted(&current, now), now).await?;
+        tx.commit().await?;
+        Ok(change)
+    }
+
+    async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {
+        let mut conn = self.pool.acquire().await?;
+        import::import(&mut conn, items, now).await
+    }
+
+    async fn rerender_all(
+        &self,
+        render: &(dyn for<'a> Fn(&'a str) -> String + Sync),
+    ) -> StoreResult<u64> {
+        // One transaction, so readers never see a mix of old and new links; bodies are read a
+        // chunk at a time, so a million items do not all sit in memory at once.
+        const CHUNK: i64 = 500;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let (mut after, mut count) = (i64::MIN, 0u64);
+        loop {
+            let bodies: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, content_markdown FROM news_items WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .bind(after)
+            .bind(CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(&(last, _)) = bodies.last() else {
+                break;
+            };
+            for (id, markdown) in &bodies {
+                sqlx::query("UPDATE news_items SET content_html = ?2 WHERE id = ?1")
+                    .bind(id)
+                    .bind(render(markdown))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            after = last;
+            count += bodies.len() as u64;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}

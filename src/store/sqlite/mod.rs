@@ -1,0 +1,78 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! By concern: [`list`] (the list and relevance queries), [`items`] (item reads and writes),
+//! [`import`], [`tokens`], [`meta`], [`changes`] (the change log), and [`fts`] (FTS5 glue).
+
+mod changes;
+mod fts;
+mod import;
+mod items;
+mod list;
+mod meta;
+mod tokens;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::{ListQuery, Store, StoreError, StoreResult};
+
+pub use items::CONTENT_TIMES_SQL;
+pub use tokens::TOKEN_BY_HASH_SQL;
+
+/// Writers take the lock up front: a deferred transaction that reads and then writes can fail
+/// with SQLITE_BUSY instead of waiting for the busy timeout.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    // SAFETY: the locked handle keeps the connection's worker off it meanwhile.
+                    unsafe { fts::register(handle.as_raw_handle()) }
+                        .map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Diagnostics, not part of any store contract: SQLite's plan for the main query of
+    /// [`crate::store::ItemStore::list`], one line per step, so tests can lock in index use.
+    pub async fn explain_list(&self, query: &ListQuery) -> StoreResult<Vec<String>> {
+        list::explain(&mut *self.pool.acquire().await?, query).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
