@@ -39,7 +39,10 @@ pub trait PageRow {
 /// Turns the rows a list query fetched (up to `limit + 1`, in any order) into the page: puts
 /// them in the order of the query's sort, keeps `limit`, and returns the cursor of the next
 /// page when a row was left over.
-pub fn finish_page<R: PageRow>(rows: &mut Vec<R>, query: &ListQuery) -> StoreResult<Option<Cursor>> {
+pub fn finish_page<R: PageRow>(
+    rows: &mut Vec<R>,
+    query: &ListQuery,
+) -> StoreResult<Option<Cursor>> {
     let sort = effective_sort(query);
     if sort == Sort::Relevance {
         // A relevance row without a score cannot be placed; do not guess a position for it.
@@ -53,7 +56,9 @@ pub fn finish_page<R: PageRow>(rows: &mut Vec<R>, query: &ListQuery) -> StoreRes
     match sort {
         Sort::Newest => rows.sort_by_key(|r| std::cmp::Reverse((r.published_at(), r.id()))),
         Sort::Oldest => rows.sort_by_key(|r| (r.published_at(), r.id())),
-        Sort::Relevance => rows.sort_by(|a, b| score(b).total_cmp(&score(a)).then(b.id().cmp(&a.id()))),
+        Sort::Relevance => {
+            rows.sort_by(|a, b| score(b).total_cmp(&score(a)).then(b.id().cmp(&a.id())))
+        }
     }
     let limit = query.limit as usize;
     let more = rows.len() > limit;
@@ -244,7 +249,13 @@ mod tests {
 
     #[test]
     fn pages_are_ordered_cut_and_continued_by_their_sort() {
-        let rows = || vec![Row(1, 10, Some(1.0)), Row(3, 20, Some(2.0)), Row(2, 20, Some(2.0))];
+        let rows = || {
+            vec![
+                Row(1, 10, Some(1.0)),
+                Row(3, 20, Some(2.0)),
+                Row(2, 20, Some(2.0)),
+            ]
+        };
         let mut newest = rows();
         let next = finish_page(&mut newest, &query(Sort::Newest, 2, false)).unwrap();
         assert_eq!(newest.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 2]);
@@ -286,8 +297,14 @@ mod tests {
         assert_eq!(conflict_field_of_column("news_items", "slug"), Some("slug"));
         assert_eq!(conflict_field_of_column("api_tokens", "name"), Some("name"));
         assert_eq!(conflict_field_of_column("news_items", "guid"), None);
-        assert_eq!(conflict_field_of_constraint("news_items_slug_key"), Some("slug"));
-        assert_eq!(conflict_field_of_constraint("api_tokens_token_hash_key"), None);
+        assert_eq!(
+            conflict_field_of_constraint("news_items_slug_key"),
+            Some("slug")
+        );
+        assert_eq!(
+            conflict_field_of_constraint("api_tokens_token_hash_key"),
+            None
+        );
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod openapi;
 mod read;
 mod search;
 mod seed;
+mod sqlite_plans;
 mod websub;
 mod write;

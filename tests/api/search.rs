@@ -1,12 +1,12 @@
-//! Search and filters on `GET /api/v1/news`, the tags endpoint, and the query plans that keep
-//! them fast.
+//! Search and filters on `GET /api/v1/news` and the tags endpoint (the SQLite query plans that
+//! keep them fast are in `sqlite_plans.rs`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use herald::model::{ItemDraft, Status, slugify};
-use herald::store::{Cursor, ListQuery, SearchTerm, Sort, SourcedItem, Visibility, WriteItem};
+use herald::store::{SourcedItem, WriteItem};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, assert_problem, spawn_with, test_now};
@@ -732,158 +732,6 @@ async fn relevance_pages_skip_drafts_however_many_outrank_them() {
     assert_eq!(walked, expected);
 }
 
-/// A plan step reading a whole table or index: not the full-text index (its own search), nor
-/// the page of keys (`k`) or the scored candidates (`c`) an inner query handed out.
-fn full_scan(line: &str) -> bool {
-    line.starts_with("SCAN ")
-        && line != "SCAN k"
-        && line != "SCAN c"
-        && !line.contains("VIRTUAL TABLE")
-}
-
-/// The plan of the list query for `query` must not read the items or tags table end to end,
-/// nor sort the matches: it walks an index range in order.
-async fn assert_index_only(app: &TestApp, query: ListQuery) {
-    let plan = app.state.store.explain_list(&query).await.unwrap();
-    for line in &plan {
-        assert!(!full_scan(line), "{query:?}: full scan in {plan:?}");
-        assert!(
-            !line.contains("TEMP B-TREE"),
-            "{query:?}: sorts every match in {plan:?}"
-        );
-    }
-    assert!(
-        plan.iter()
-            .any(|l| l.contains("USING") && l.contains("INDEX")),
-        "{query:?}: {plan:?}"
-    );
-}
-
-#[tokio::test]
-async fn hot_queries_use_an_index_range_not_a_scan() {
-    let app = empty_app().await;
-    add(&app, &tagged()).await;
-    let now = test_now();
-    let base = ListQuery {
-        visibility: Visibility::Public { now },
-        limit: 20,
-        ..ListQuery::default()
-    };
-    let since = Some(now - Duration::days(30));
-    let until = Some(now - Duration::days(1));
-    let tags = vec!["press".to_owned()];
-    for sort in [Sort::Newest, Sort::Oldest] {
-        let cursor = Some(Cursor::by_date(sort, now.timestamp() - 86_400, 42));
-        for query in [
-            ListQuery {
-                sort,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                after: cursor,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                since,
-                until,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                since,
-                after: cursor,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                tags: tags.clone(),
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                tags: tags.clone(),
-                after: cursor,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                tags: tags.clone(),
-                since,
-                until,
-                after: cursor,
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                tags: vec!["press".to_owned(), "launch".to_owned()],
-                after: cursor,
-                ..base.clone()
-            },
-        ] {
-            assert_index_only(&app, query).await;
-        }
-    }
-    // A date-sorted search walks the full-text index in rowid (date) order: no sort, and it
-    // stops after a page.
-    let words = vec![SearchTerm {
-        words: vec!["plain".to_owned()],
-        prefix: false,
-    }];
-    for sort in [Sort::Newest, Sort::Oldest] {
-        let cursor = Some(Cursor::by_date(sort, now.timestamp() - 86_400, 42));
-        for query in [
-            ListQuery {
-                sort,
-                search: words.clone(),
-                ..base.clone()
-            },
-            ListQuery {
-                sort,
-                search: words.clone(),
-                since,
-                until,
-                after: cursor,
-                tags: tags.clone(),
-                ..base.clone()
-            },
-        ] {
-            assert_index_only(&app, query.clone()).await;
-            let plan = app.state.store.explain_list(&query).await.unwrap();
-            assert!(plan.iter().any(|l| l.contains("VIRTUAL TABLE")), "{plan:?}");
-        }
-    }
-    // A relevance search is driven by the full-text index; items are then read by primary key
-    // (without tags, only the best-scored candidates are checked).
-    let relevance = ListQuery {
-        search: words.clone(),
-        sort: Sort::Relevance,
-        after: Some(Cursor::by_score(1.5, 3)),
-        ..base.clone()
-    };
-    for query in [
-        relevance.clone(),
-        ListQuery {
-            since,
-            ..relevance.clone()
-        },
-        ListQuery {
-            tags: tags.clone(),
-            ..relevance
-        },
-    ] {
-        let plan = app.state.store.explain_list(&query).await.unwrap();
-        assert!(plan.iter().any(|l| l.contains("VIRTUAL TABLE")), "{plan:?}");
-        assert!(
-            plan.iter()
-                .any(|l| l.contains("COVERING INDEX news_items_keys")),
-            "{plan:?}"
-        );
-        assert!(!plan.iter().any(|l| full_scan(l)), "{plan:?}");
-    }
-}
-
 #[tokio::test]
 async fn bulk_json_lines_import_is_searchable_and_idempotent() {
     let app = empty_app().await;
@@ -935,35 +783,4 @@ async fn bulk_json_lines_import_is_searchable_and_idempotent() {
         .collect();
     assert_eq!(slugs.len(), 2500, "every slug unique");
     assert!(slugs.contains("bulk-item-0-2"));
-}
-
-/// What a cached response's validators are computed from runs on the first request and every
-/// minute after: it must seek indexes, never read the items table end to end.
-#[tokio::test]
-async fn the_newest_change_is_found_by_index_seeks() {
-    use sqlx::Connection;
-    let app = empty_app().await;
-    add(&app, &tagged()).await;
-    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    let explain = format!("EXPLAIN QUERY PLAN {}", herald::store::CONTENT_TIMES_SQL);
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
-        .bind(test_now().timestamp())
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
-    // The outer SELECT has no FROM: SQLite reports it as a scan of one constant row.
-    let scans = plan
-        .iter()
-        .filter(|l| full_scan(l) && l.as_str() != "SCAN CONSTANT ROW");
-    assert_eq!(scans.count(), 0, "{plan:?}");
-    assert_eq!(
-        plan.iter()
-            .filter(|l| l.starts_with("SEARCH news_items USING COVERING INDEX"))
-            .count(),
-        3,
-        "{plan:?}"
-    );
 }

@@ -125,8 +125,7 @@ async fn import_batch(
                     report.unchanged += 1;
                 } else {
                     update_item(&mut tx, id, &item, now).await?;
-                    changes::record(&mut tx, ChangeDraft::edited(current, &item, now), now)
-                        .await?;
+                    changes::record(&mut tx, ChangeDraft::edited(current, &item, now), now).await?;
                     report.updated += 1;
                 }
             }
@@ -136,7 +135,6 @@ async fn import_batch(
     tx.commit().await?;
     Ok(())
 }
-
 
 /// Items per multi-row INSERT: 11 bound values each stays well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 1000;
@@ -269,4 +267,3 @@ async fn insert_fresh(
         .collect();
     changes::record_many(conn, &created, now).await
 }
-

@@ -143,7 +143,9 @@ pub(super) fn map_unique(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
-        let by_name = db.constraint().and_then(rules::conflict_field_of_constraint);
+        let by_name = db
+            .constraint()
+            .and_then(rules::conflict_field_of_constraint);
         let by_column = || {
             let columns = db.message().split_once("constraint failed: ")?.1;
             columns.split(", ").find_map(|qualified| {
@@ -398,7 +400,8 @@ impl ItemStore for SqliteStore {
         let current = current_for_write(&mut tx, id, expected).await?;
         let item = slug_for(&mut tx, item, Some(id)).await?;
         update_item(&mut tx, id, &item, now).await?;
-        let change = changes::record(&mut tx, ChangeDraft::edited(&current, &item, now), now).await?;
+        let change =
+            changes::record(&mut tx, ChangeDraft::edited(&current, &item, now), now).await?;
         let stored = fetch_by_id(&mut tx, id).await?;
         tx.commit().await?;
         Ok((stored, change))

@@ -291,7 +291,6 @@ fn map_search(e: sqlx::Error) -> StoreError {
     StoreError::Database(e)
 }
 
-
 /// One page of a list: the capped relevance query when it can answer, else the general one.
 pub(super) async fn list(conn: &mut SqliteConnection, query: &ListQuery) -> StoreResult<Page> {
     let mut rows: Vec<ItemRow> = Vec::new();
