@@ -1,5 +1,6 @@
 //! HTTP-level tests. Each test gets its own temporary SQLite file.
 
+mod changes;
 mod conformance;
 mod cors;
 mod feeds;

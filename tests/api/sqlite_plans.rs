@@ -1,6 +1,7 @@
 //! SQLite-only checks: the query plans that keep lists, searches, validators and
-//! authentication on index seeks, and the SQL the SQLite store exports for that. Another engine
-//! has its own planner; these say nothing about it, and the rest of the suite runs on any store.
+//! authentication on index seeks, the SQL the SQLite store exports for that, and rows corrupted
+//! behind the store's back with raw SQL. Another engine has its own planner and its own SQL;
+//! these say nothing about it, and the rest of the suite runs on any store.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use herald::store::{
 };
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, spawn_with, test_now};
+use crate::helpers::{TestApp, assert_problem, spawn_with, test_now};
 
 /// An unseeded server, and the same database opened as a [`SqliteStore`] holding a few tagged
 /// items: published, draft and scheduled.
@@ -269,4 +270,35 @@ async fn a_token_is_found_by_an_index_seek() {
         plan[0].starts_with("SEARCH api_tokens USING INDEX") && plan[0].contains("token_hash=?"),
         "{plan:?}"
     );
+}
+
+/// A stored value no item can hold is a logged 500, never a default: not the epoch for a date
+/// out of range, not a draft for an unknown status.
+#[tokio::test]
+async fn corrupt_rows_are_errors_not_defaults() {
+    let (app, _store) = app_with_tagged_items().await;
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let body = app.get_json("/api/v1/news/a").await;
+    assert_eq!(body["title"], "A");
+    sqlx::query("UPDATE news_items SET created_at = ?1 WHERE slug = 'a'")
+        .bind(i64::MAX)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_problem(app.get("/api/v1/news/a").await, 500).await;
+    assert_problem(app.get("/api/v1/news").await, 500).await;
+
+    // The CHECK constraint keeps unknown statuses out; an older or foreign writer might not.
+    sqlx::query("PRAGMA ignore_check_constraints = ON")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE news_items SET status = 'archived' WHERE slug = 'b'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_problem(app.get("/api/v1/news/b").await, 500).await;
+    assert_eq!(app.get("/api/v1/news/c").await.status(), 200);
 }
