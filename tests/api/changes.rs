@@ -230,13 +230,15 @@ async fn scheduled_items_going_live_are_recorded_once() {
         }),
     )
     .await;
-    // Written while already public: its own change said so, going live is not news.
+    // Written while already public (after the mark): its own change said so, and going live
+    // is no news.
+    app.clock.set(t0 + Duration::minutes(150));
     send(
         &app,
         &token,
         Method::POST,
         "/api/v1/news",
-        schedule("Backdated", (t0 + Duration::minutes(150)).to_rfc3339()),
+        schedule("Backdated", (t0 + Duration::minutes(135)).to_rfc3339()),
     )
     .await;
     app.clock.set(t0 + Duration::hours(4));
