@@ -70,6 +70,23 @@ async fn app_with_tagged_items() -> (TestApp, SqliteStore) {
     (app, store)
 }
 
+/// SQLite's plan for `sql` with its parameter bound to `value`, one line per step.
+async fn plan_of<T>(app: &TestApp, sql: &str, value: T) -> Vec<String>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + 'static,
+{
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+        .bind(value)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    rows.into_iter().map(|r| r.3).collect()
+}
+
 /// A plan step reading a whole table or index: not the full-text index (its own search), nor
 /// the page of keys (`k`) or the scored candidates (`c`) an inner query handed out.
 fn full_scan(line: &str) -> bool {
@@ -226,16 +243,7 @@ async fn hot_queries_use_an_index_range_not_a_scan() {
 #[tokio::test]
 async fn the_newest_change_is_found_by_index_seeks() {
     let (app, _store) = app_with_tagged_items().await;
-    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    let explain = format!("EXPLAIN QUERY PLAN {}", CONTENT_TIMES_SQL);
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
-        .bind(test_now().timestamp())
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+    let plan = plan_of(&app, CONTENT_TIMES_SQL, test_now().timestamp()).await;
     // The outer SELECT has no FROM: SQLite reports it as a scan of one constant row.
     let scans = plan
         .iter()
@@ -255,16 +263,7 @@ async fn the_newest_change_is_found_by_index_seeks() {
 #[tokio::test]
 async fn a_token_is_found_by_an_index_seek() {
     let (app, _store) = app_with_tagged_items().await;
-    let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    let explain = format!("EXPLAIN QUERY PLAN {TOKEN_BY_HASH_SQL}");
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
-        .bind("00")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+    let plan = plan_of(&app, TOKEN_BY_HASH_SQL, "00").await;
     assert_eq!(plan.len(), 1, "{plan:?}");
     assert!(
         plan[0].starts_with("SEARCH api_tokens USING INDEX") && plan[0].contains("token_hash=?"),
