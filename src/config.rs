@@ -170,6 +170,8 @@ pub struct Settings {
     pub websub_hub: Option<Url>,
     pub feed: FeedSettings,
     pub cache_max_age: u32,
+    /// HTTP worker threads; `None`: actix's default, one per core.
+    pub workers: Option<usize>,
 }
 
 impl Default for Settings {
@@ -183,6 +185,7 @@ impl Default for Settings {
             websub_hub: None,
             feed: FeedSettings::default(),
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
+            workers: None,
         }
     }
 }
@@ -198,6 +201,7 @@ impl From<ServeArgs> for Settings {
             websub_hub: args.websub_hub,
             feed: FeedSettings::from(args.feed),
             cache_max_age: args.cache_max_age,
+            workers: None,
         }
     }
 }

@@ -51,9 +51,11 @@ impl Application {
                 .with_publishing(settings.feed.clone(), settings.cache_max_age),
         );
         let app_state = state.clone();
-        let server = HttpServer::new(move || build_app(app_state.clone()))
-            .listen(listener)?
-            .run();
+        let mut server = HttpServer::new(move || build_app(app_state.clone()));
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
         Ok(Self {
             port: addr.port(),
             server,

@@ -1,17 +1,24 @@
 //! Starting Herald for a test: a spawned server on port 0 for end-to-end paths, or the same
 //! app in-process through `actix_web::test`.
+//!
+//! This is the only test module that reaches into the store (see [`TestApp::seed_items`]), so
+//! the suite runs unchanged on any engine behind the `Store` trait.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use herald::clock::{Clock, ManualClock};
 use herald::config::Settings;
+use herald::model::NewsItem;
 use herald::startup::{Application, prepare_store};
 use herald::state::AppState;
-use herald::store;
+use herald::store::{self, ImportReport, ItemKey, SourcedItem, Visibility};
 use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 pub fn seed_dir() -> PathBuf {
@@ -26,6 +33,8 @@ pub fn test_now() -> DateTime<Utc> {
 pub struct TestApp {
     /// Base URL of the running server, ending in `/`.
     pub base: Url,
+    /// Where the server listens (differs from `base` when a test sets a public URL).
+    pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub state: web::Data<AppState>,
@@ -72,19 +81,265 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// `method path` sent over a bare connection, so the answer is every byte the server wrote
+    /// (see [`raw_http`]).
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+        raw_http(self.addr, method, path, headers).await
+    }
+
+    /// Stores fixture items (created, or updated by source key) through the `Store` trait, which
+    /// every engine implements, and tells the service its content changed, as a write does.
+    /// Only for what the HTTP API cannot write: content it refuses on purpose (hostile text,
+    /// relative links as an importer keeps them); anything else goes through HTTP or
+    /// [`TestApp::import`].
+    pub async fn seed_items(&self, items: &[SourcedItem]) -> ImportReport {
+        let report = self
+            .state
+            .store
+            .import(items, self.clock.now())
+            .await
+            .unwrap();
+        self.state.content_changed();
+        report
+    }
+
+    /// Imports a Jekyll page, a folder of them, or a JSON Lines file, as `herald import` does,
+    /// and tells the service its content changed.
+    pub async fn import(&self, path: &Path) -> ImportReport {
+        let report = herald::import::import_path(&self.state.store, path, &self.base, self.clock.now())
+            .await
+            .unwrap();
+        self.state.content_changed();
+        report
+    }
+
+    /// Imports items given as JSON Lines values (see the README's bulk format).
+    pub async fn import_json_lines(&self, lines: &[serde_json::Value]) -> ImportReport {
+        let dir = TempDir::new().unwrap();
+        let file = dir.path().join("items.jsonl");
+        let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+        std::fs::write(&file, text).unwrap();
+        self.import(&file).await
+    }
+
+    /// The item with `slug` as stored, drafts included: for what no answer shows (its `guid`
+    /// is only in feeds, which this checks them against).
+    pub async fn stored_item(&self, slug: &str) -> NewsItem {
+        self.state
+            .store
+            .get(&ItemKey::Slug(slug.to_owned()), Visibility::All)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no item `{slug}`"))
+    }
+
+    /// A token that was issued as `name` and then revoked, as `herald token revoke` does.
+    pub async fn revoked_token(&self, name: &str) -> String {
+        let token = herald::auth::issue(&self.state.store, name, self.clock.now())
+            .await
+            .unwrap();
+        self.state
+            .store
+            .revoke_token(name, self.clock.now())
+            .await
+            .unwrap();
+        token
+    }
+
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
 }
 
+/// How long a raw exchange may take before the server is taken to have hung (no EOF although
+/// the request said `Connection: close`).
+const RAW_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP/1.1 answer exactly as it came over the wire.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Names in lower case, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// Every byte after the header block up to EOF, unframed: whatever the server sent.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The value of header `name` (any case); panics if it is sent twice.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        let mut values = self.headers.iter().filter(|(n, _)| *n == name);
+        let value = values.next().map(|(_, v)| v.as_str());
+        assert!(values.next().is_none(), "`{name}` sent twice: {:?}", self.headers);
+        value
+    }
+
+    /// A HEAD answer: no body, and a `Content-Length`, if any, that is the GET's (RFC 9110
+    /// §9.3.2 lets HEAD carry the length a GET would send).
+    pub fn assert_head_of(&self, get_length: usize) {
+        assert!(
+            self.body.is_empty(),
+            "HEAD answered with a body: {:?}",
+            String::from_utf8_lossy(&self.body)
+        );
+        if let Some(length) = self.header("content-length") {
+            assert_eq!(length, get_length.to_string(), "HEAD Content-Length");
+        }
+    }
+
+    /// A 204 or 304 answer: no body, and no `Content-Length` other than 0 (RFC 9110 §8.6).
+    pub fn assert_no_content(&self) {
+        assert!(
+            matches!(self.status, 204 | 304),
+            "{} is not a bodiless status",
+            self.status
+        );
+        assert!(
+            self.body.is_empty(),
+            "{} answered with a body: {:?}",
+            self.status,
+            String::from_utf8_lossy(&self.body)
+        );
+        if let Some(length) = self.header("content-length") {
+            assert_eq!(length, "0", "{} Content-Length", self.status);
+        }
+    }
+}
+
+/// Sends one request on a fresh connection with `Connection: close` and reads the answer to
+/// EOF. HTTP clients never read a body after HEAD, 204 or 304 (the status says there is none),
+/// so only this shows that the server really sent none: the stray bytes would otherwise be
+/// misread as the next answer on a kept-alive connection.
+pub async fn raw_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> RawResponse {
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await?;
+        std::io::Result::Ok(bytes)
+    };
+    let bytes = tokio::time::timeout(RAW_TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no EOF within {RAW_TIMEOUT:?}"))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    parse_raw(&bytes).unwrap_or_else(|| {
+        panic!(
+            "{method} {path}: not an HTTP/1.1 answer: {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
+}
+
+fn parse_raw(bytes: &[u8]) -> Option<RawResponse> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&bytes[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()?
+        .strip_prefix("HTTP/1.1 ")?
+        .get(..3)?
+        .parse()
+        .ok()?;
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect::<Option<_>>()?;
+    Some(RawResponse {
+        status,
+        headers,
+        body: bytes[end + 4..].to_vec(),
+    })
+}
+
 pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
     Settings {
-        database_url: format!("sqlite://{}", dir.join("herald.db").display()),
+        database_url: format!("sqlite://{}", database_file(dir).display()),
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
+        // Tests make a few requests each and run many servers at once: one worker is plenty.
+        workers: Some(1),
         ..Settings::default()
     }
+}
+
+fn database_file(dir: &Path) -> PathBuf {
+    dir.join("herald.db")
+}
+
+/// The public URL templates are rendered against. Every spawned server has its own port, so its
+/// start-up re-renders the few seed bodies (cheaper than migrating and importing them again).
+const TEMPLATE_BASE: &str = "http://template.test/";
+
+/// A migrated (and, with `seed`, seeded) database, built once per test binary and kept as the
+/// bytes of one self-contained SQLite file.
+fn template(seed: Option<&Path>) -> &'static [u8] {
+    static SEEDED: OnceLock<Vec<u8>> = OnceLock::new();
+    static EMPTY: OnceLock<Vec<u8>> = OnceLock::new();
+    let cell = if seed.is_some() { &SEEDED } else { &EMPTY };
+    cell.get_or_init(|| {
+        let seed = seed.map(Path::to_owned);
+        // Its own runtime on its own thread: the store's pool must not outlive the test whose
+        // runtime happened to build the template.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(build_template(seed))
+        })
+        .join()
+        .expect("the template database builds")
+    })
+}
+
+async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
+    use sqlx::Connection;
+    let dir = TempDir::new().unwrap();
+    let settings = settings_for(dir.path(), seed);
+    let store = store::connect(&settings.database_url).await.unwrap();
+    let clock = ManualClock::new(test_now());
+    prepare_store(&store, &settings, &Url::parse(TEMPLATE_BASE).unwrap(), &clock)
+        .await
+        .unwrap();
+    // VACUUM INTO writes one file with every committed page, nothing left in a `-wal`.
+    let file = dir.path().join("template.db");
+    let mut conn = sqlx::SqliteConnection::connect(&settings.database_url)
+        .await
+        .unwrap();
+    sqlx::query("VACUUM INTO ?1")
+        .bind(file.to_str().unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    std::fs::read(&file).unwrap()
+}
+
+/// Puts the matching template in `dir` unless a database is already there (a restart).
+/// Only the project's seed has a template; other seed folders start from scratch.
+fn provision(dir: &Path, settings: &Settings) {
+    let file = database_file(dir);
+    let uses_file = settings.database_url == format!("sqlite://{}", file.display());
+    let seed = settings.seed_dir.as_deref();
+    if !uses_file || file.exists() || seed.is_some_and(|s| s != seed_dir()) {
+        return;
+    }
+    std::fs::write(&file, template(seed)).unwrap();
 }
 
 /// A real server on a free port, seeded from the project's `seed/`.
@@ -108,16 +363,19 @@ pub async fn spawn_adjusted(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// A real server with exactly these settings, its database in `dir`.
 pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp {
+    provision(dir.path(), &settings);
     let clock = Arc::new(ManualClock::new(test_now()));
     let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("app starts");
     let base = app.public_url().clone();
+    let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));
     let state = app.state();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
+        addr,
         client: reqwest::Client::new(),
         clock,
         state,
@@ -131,6 +389,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
 pub async fn in_process_state() -> (web::Data<AppState>, Arc<ManualClock>, TempDir) {
     let dir = TempDir::new().unwrap();
     let settings = settings_for(dir.path(), Some(seed_dir()));
+    provision(dir.path(), &settings);
     let base = Url::parse("http://news.test/").unwrap();
     let clock = Arc::new(ManualClock::new(test_now()));
     let store = store::connect(&settings.database_url).await.unwrap();
