@@ -106,9 +106,10 @@ impl TestApp {
     /// Imports a Jekyll page, a folder of them, or a JSON Lines file, as `herald import` does,
     /// and tells the service its content changed.
     pub async fn import(&self, path: &Path) -> ImportReport {
-        let report = herald::import::import_path(&self.state.store, path, &self.base, self.clock.now())
-            .await
-            .unwrap();
+        let report =
+            herald::import::import_path(&self.state.store, path, &self.base, self.clock.now())
+                .await
+                .unwrap();
         self.state.content_changed();
         report
     }
@@ -171,7 +172,11 @@ impl RawResponse {
         let name = name.to_ascii_lowercase();
         let mut values = self.headers.iter().filter(|(n, _)| *n == name);
         let value = values.next().map(|(_, v)| v.as_str());
-        assert!(values.next().is_none(), "`{name}` sent twice: {:?}", self.headers);
+        assert!(
+            values.next().is_none(),
+            "`{name}` sent twice: {:?}",
+            self.headers
+        );
         value
     }
 
@@ -217,8 +222,7 @@ pub async fn raw_http(
     path: &str,
     headers: &[(&str, &str)],
 ) -> RawResponse {
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -313,9 +317,14 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
     let settings = settings_for(dir.path(), seed);
     let store = store::connect(&settings.database_url).await.unwrap();
     let clock = ManualClock::new(test_now());
-    prepare_store(&store, &settings, &Url::parse(TEMPLATE_BASE).unwrap(), &clock)
-        .await
-        .unwrap();
+    prepare_store(
+        &store,
+        &settings,
+        &Url::parse(TEMPLATE_BASE).unwrap(),
+        &clock,
+    )
+    .await
+    .unwrap();
     // VACUUM INTO writes one file with every committed page, nothing left in a `-wal`.
     let file = dir.path().join("template.db");
     let mut conn = sqlx::SqliteConnection::connect(&settings.database_url)
@@ -441,4 +450,96 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
     assert!(body["title"].is_string());
     assert!(body["detail"].is_string());
     body
+}
+
+/// The raw helper must see what a server really sends, or the checks built on it pass whatever
+/// the server does: fake servers send what Herald must not, and the checks catch it.
+mod raw_http_checks {
+    use std::net::SocketAddr;
+    use std::panic::{UnwindSafe, catch_unwind};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::raw_http;
+
+    /// A server on a free port answering every request with `answer`, then closing.
+    async fn fake_server(answer: &'static str) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        addr
+    }
+
+    fn fails(check: impl FnOnce() + UnwindSafe) -> bool {
+        catch_unwind(check).is_err()
+    }
+
+    #[tokio::test]
+    async fn bodies_after_304_and_204_are_seen_although_clients_skip_them() {
+        for (method, answer, status) in [
+            (
+                "GET",
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello",
+                304,
+            ),
+            (
+                "DELETE",
+                "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+                204,
+            ),
+        ] {
+            let addr = fake_server(answer).await;
+            let response = raw_http(addr, method, "/", &[]).await;
+            assert_eq!(response.status, status);
+            assert_eq!(response.header("content-length"), Some("5"));
+            assert_eq!(response.body, b"hello");
+            assert!(fails(|| response.assert_no_content()), "{status}");
+            // What the checks this helper replaced saw: nothing, so they could not fail.
+            let skipped = reqwest::Client::new()
+                .request(method.parse().unwrap(), format!("http://{addr}/"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(skipped.status(), status);
+            assert!(skipped.bytes().await.unwrap().is_empty());
+        }
+        // A length other than 0 is wrong even without the bytes.
+        let addr = fake_server("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n").await;
+        let response = raw_http(addr, "DELETE", "/", &[]).await;
+        assert!(response.body.is_empty());
+        assert!(fails(|| response.assert_no_content()));
+        let addr = fake_server("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n").await;
+        raw_http(addr, "GET", "/", &[]).await.assert_no_content();
+    }
+
+    #[tokio::test]
+    async fn a_body_or_a_wrong_length_after_head_is_seen() {
+        let addr = fake_server("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").await;
+        let response = raw_http(addr, "HEAD", "/", &[]).await;
+        assert_eq!(response.body, b"hello");
+        assert!(fails(|| response.assert_head_of(5)));
+
+        let addr = fake_server("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n").await;
+        let response = raw_http(addr, "HEAD", "/", &[]).await;
+        assert!(response.body.is_empty());
+        assert!(fails(|| response.assert_head_of(5)));
+        response.assert_head_of(7);
+
+        // No length at all is allowed.
+        let addr = fake_server("HTTP/1.1 200 OK\r\n\r\n").await;
+        raw_http(addr, "HEAD", "/", &[]).await.assert_head_of(5);
+    }
 }
