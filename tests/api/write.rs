@@ -71,6 +71,8 @@ async fn listed(app: &TestApp, query: &str, token: Option<&str>) -> Vec<i64> {
     item_ids(&response.json().await.unwrap())
 }
 
+/// Rows in `table`, which no answer shows (links and tags rows left behind).
+/// SQLite-only: raw SQL on the test's database file.
 async fn count(app: &TestApp, table: &str) -> i64 {
     let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
     let sql = match table {
@@ -832,6 +834,7 @@ async fn writes_need_a_valid_unrevoked_bearer_token() {
 }
 
 /// A failure inside the write (forced with a trigger) rolls back the item, links and tags.
+/// SQLite-only: the trigger is SQLite SQL.
 #[tokio::test]
 async fn a_write_that_fails_half_way_leaves_nothing_behind() {
     let app = spawn_app().await;
