@@ -1,8 +1,25 @@
+//! `/healthz`: whether the service and its database answer.
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use utoipa::OpenApi;
 
+use super::not_allowed;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/healthz")
+            .route(web::get().to(healthz))
+            .default_service(not_allowed("GET, HEAD")),
+    );
+}
+
+/// The contract of the route above.
+#[derive(OpenApi)]
+#[openapi(paths(healthz), components(schemas(Health)))]
+pub struct HealthDoc;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {

@@ -2,11 +2,25 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 
+use super::not_allowed;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::Visibility;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/tags")
+            .route(web::get().to(list))
+            .default_service(not_allowed("GET, HEAD")),
+    );
+}
+
+/// The contract of the route above.
+#[derive(OpenApi)]
+#[openapi(paths(list), components(schemas(TagsBody, TagView)))]
+pub struct TagsDoc;
 
 /// A tag and how many public items carry it.
 #[derive(Serialize, ToSchema)]

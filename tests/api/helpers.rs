@@ -79,7 +79,7 @@ impl TestApp {
 
 pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
     Settings {
-        database_url: format!("sqlite://{}", dir.join("herald.db").display()),
+        database_url: format!("sqlite://{}", dir.join("herald.db").display()).into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
@@ -121,7 +121,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
         client: reqwest::Client::new(),
         clock,
         state,
-        database_url: settings.database_url,
+        database_url: settings.database_url.expose().to_owned(),
         handle,
         _dir: dir,
     }
@@ -133,7 +133,9 @@ pub async fn in_process_state() -> (web::Data<AppState>, Arc<ManualClock>, TempD
     let settings = settings_for(dir.path(), Some(seed_dir()));
     let base = Url::parse("http://news.test/").unwrap();
     let clock = Arc::new(ManualClock::new(test_now()));
-    let store = store::connect(&settings.database_url).await.unwrap();
+    let store = store::connect(settings.database_url.expose())
+        .await
+        .unwrap();
     prepare_store(&store, &settings, &base, clock.as_ref())
         .await
         .unwrap();
