@@ -1,7 +1,7 @@
 //! The content revision: a number that changes whenever stored content does, so caches of
-//! rendered responses know when to refresh. One handle is shared by whoever writes (through
-//! `AppState`) and whoever caches (the feed cache, the JSON caching middleware); none of them
-//! needs the others.
+//! rendered responses know when to refresh. One handle is shared by whoever reports writes
+//! (the application state) and whoever caches (the feed cache, the JSON caching middleware);
+//! none of them needs the others.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
