@@ -4,16 +4,12 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::OpenApi;
 
-use super::not_allowed;
+use super::read_only;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/healthz")
-            .route(web::get().to(healthz))
-            .default_service(not_allowed("GET, HEAD")),
-    );
+    cfg.service(read_only("/healthz", healthz));
 }
 
 /// The contract of the route above.

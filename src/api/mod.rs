@@ -35,6 +35,19 @@ pub(crate) fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow)) })
 }
 
+/// A resource that only reads: GET (and HEAD, which the caching middleware answers as a GET);
+/// any other method is a 405.
+pub(crate) fn read_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(not_allowed("GET, HEAD"))
+}
+
 /// `route`, for editors only: the bearer token is checked before the handler runs.
 pub(crate) fn editor_only(route: actix_web::Route) -> actix_web::Route {
     route.wrap(from_fn(auth::require_editor))

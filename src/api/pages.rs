@@ -5,17 +5,13 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 
-use super::not_allowed;
+use super::read_only;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/news/{key}")
-            .route(web::get().to(item))
-            .default_service(not_allowed("GET, HEAD")),
-    );
+    cfg.service(read_only("/news/{key}", item));
 }
 
 /// The contract of the route above.

@@ -4,17 +4,13 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::not_allowed;
+use super::read_only;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::Visibility;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/tags")
-            .route(web::get().to(list))
-            .default_service(not_allowed("GET, HEAD")),
-    );
+    cfg.service(read_only("/api/v1/tags", list));
 }
 
 /// The contract of the route above.
