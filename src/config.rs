@@ -1,6 +1,5 @@
 //! Command line and environment: every setting is a flag with an environment variable behind it.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,43 +98,41 @@ impl DatabaseUrl {
     }
 
     /// The URL with any password replaced by `***`: in the user information
-    /// (`scheme://user:password@host`) and in a `password` query parameter.
-    pub fn redacted(&self) -> Cow<'_, str> {
-        let url = self.0.as_str();
-        let mut out = Cow::Borrowed(url);
-        if let Some(scheme_end) = url.find("://") {
-            let start = scheme_end + 3;
-            let authority_len = url[start..]
-                .find(['/', '?', '#'])
-                .unwrap_or(url.len() - start);
-            let authority = &url[start..start + authority_len];
-            if let Some(at) = authority.rfind('@')
-                && let Some(colon) = authority[..at].find(':')
-            {
-                out = Cow::Owned(format!(
-                    "{}***{}",
-                    &url[..start + colon + 1],
-                    &url[start + at..]
-                ));
+    /// (`scheme://user:password@host`) and in a `password` query parameter. When in doubt it
+    /// hides more, never less.
+    pub fn redacted(&self) -> String {
+        let url = redact_user_password(&self.0);
+        match url.split_once('?') {
+            None => url,
+            Some((head, query)) => {
+                let pairs: Vec<String> = query.split('&').map(redact_password_pair).collect();
+                format!("{head}?{}", pairs.join("&"))
             }
         }
-        if let Some(query_start) = out.find('?') {
-            let (head, query) = out.split_at(query_start + 1);
-            let query: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}=***")
-                    }
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            let redacted = format!("{head}{}", query.join("&"));
-            if redacted != *out {
-                out = Cow::Owned(redacted);
-            }
-        }
-        out
+    }
+}
+
+/// `scheme://user:***@host…`. The authority is taken to run to the first `/`, so a password
+/// holding an unescaped `?`, `#` or `@` is still hidden whole.
+fn redact_user_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// `password=***` for a `password` query parameter (any case); other pairs as they are.
+fn redact_password_pair(pair: &str) -> String {
+    match pair.split_once('=') {
+        Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+        _ => pair.to_owned(),
     }
 }
 
@@ -401,6 +398,11 @@ mod tests {
             (
                 "postgres://db.example/news?PASSWORD=s3cret",
                 "postgres://db.example/news?PASSWORD=***",
+            ),
+            // Unescaped, as people do type them: hidden whole all the same.
+            (
+                "postgres://herald:s3?cr@et@db.example/news",
+                "postgres://herald:***@db.example/news",
             ),
         ] {
             let cli = Cli::try_parse_from(["herald", "--database-url", url]).unwrap();
