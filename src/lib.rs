@@ -14,6 +14,7 @@ pub mod import;
 pub mod markdown;
 pub mod model;
 pub mod openapi;
+pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod store;

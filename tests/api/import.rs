@@ -88,7 +88,7 @@ async fn a_javascript_link_url_is_refused_and_reaches_no_reader() {
 
 #[tokio::test]
 async fn an_over_long_title_is_refused() {
-    let long = "x".repeat(herald::api::input::MAX_TITLE_CHARS + 1);
+    let long = "x".repeat(herald::schema::MAX_TITLE_CHARS + 1);
     assert_line_refused(good_line("bad", &long), "title").await;
 }
 
@@ -107,7 +107,7 @@ async fn an_invalid_slug_is_refused_not_slugified() {
 #[tokio::test]
 async fn too_many_tags_are_refused() {
     let mut bad = good_line("bad", "Tagged");
-    let tags: Vec<String> = (0..=herald::api::input::MAX_TAGS)
+    let tags: Vec<String> = (0..=herald::schema::MAX_TAGS)
         .map(|i| format!("t{i}"))
         .collect();
     bad["tags"] = json!(tags);
@@ -117,7 +117,7 @@ async fn too_many_tags_are_refused() {
 #[tokio::test]
 async fn an_over_long_summary_is_refused() {
     let mut bad = good_line("bad", "Summarised");
-    bad["summary"] = json!("s".repeat(herald::api::input::MAX_SUMMARY_CHARS + 1));
+    bad["summary"] = json!("s".repeat(herald::schema::MAX_SUMMARY_CHARS + 1));
     assert_line_refused(bad, "summary").await;
 }
 
@@ -252,7 +252,7 @@ async fn line_errors_name_every_broken_field_and_the_line() {
 async fn a_jekyll_item_the_schema_refuses_names_the_page_and_item_and_imports_nothing() {
     let app = spawn_app().await;
     let before = public_output(&app).await;
-    let long = "y".repeat(herald::api::input::MAX_TITLE_CHARS + 1);
+    let long = "y".repeat(herald::schema::MAX_TITLE_CHARS + 1);
     let page = format!(
         "---\ntitle: News\n---\n\n## Fine item\n### 2020-01-01\n\nBody.\n\n---\n\n## {long}\n### 2020-01-02\n\nBody.\n"
     );
