@@ -1,9 +1,9 @@
 //! `/api/v1/news`: the JSON face of the store.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use std::sync::LazyLock;
 
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
