@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod model;
 pub mod openapi;
 pub mod revision;
+pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod store;

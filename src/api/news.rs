@@ -1,5 +1,7 @@
 //! `/api/v1/news`: the JSON face of the store.
 
+use std::sync::LazyLock;
+
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -112,7 +114,7 @@ impl Modify for PartialItems {
 }
 
 /// A news item.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[schema(as = Item, example = json!({
     "id": 1,
     "slug": "working-group-two-discussed-in-reuters-article",
@@ -220,22 +222,38 @@ struct ListBody<T: Serialize> {
     total: Option<i64>,
 }
 
-/// The keys of an item on the wire, which `fields` may pick from.
-pub const ITEM_FIELDS: [&str; 13] = [
-    "id",
-    "slug",
-    "title",
-    "summary",
-    "content_markdown",
-    "content_html",
-    "status",
-    "published_at",
-    "created_at",
-    "updated_at",
-    "links",
-    "tags",
-    "url",
-];
+/// The keys of an item on the wire, in order, which `fields` may pick from and written bodies
+/// may carry (the server's own are accepted and ignored). Read off a serialised [`ItemView`], so
+/// a key added to the view needs no second list: every view field must therefore always be
+/// serialised (no `skip_serializing_if`).
+pub static ITEM_FIELDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let view = serde_json::to_string(&ItemView::default()).expect("an item view serialises");
+    keys_in_order(&view).expect("an item view is a JSON object")
+});
+
+/// The member names of a JSON object, in the order written (a `serde_json::Map` sorts them).
+fn keys_in_order(object: &str) -> serde_json::Result<Vec<String>> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(reader: D) -> Result<Self, D::Error> {
+            reader.deserialize_map(Keys(Vec::new()))
+        }
+    }
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Keys;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Keys, A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                self.0.push(key);
+            }
+            Ok(self)
+        }
+    }
+    serde_json::from_str::<Keys>(object).map(|keys| keys.0)
+}
 
 /// Longest `q` accepted, in characters, and most terms: enough for any real search, and a
 /// bound on the work one request can ask of the index.
@@ -349,7 +367,7 @@ impl ListParams {
                 "fields" => {
                     let fields = params.fields.get_or_insert_with(Vec::new);
                     for name in value.split(',').map(str::trim) {
-                        let field = ITEM_FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
+                        let field = ITEM_FIELDS.iter().find(|f| *f == name).ok_or_else(|| {
                             ApiError::invalid(
                                 "fields",
                                 format!(
@@ -358,8 +376,8 @@ impl ListParams {
                                 ),
                             )
                         })?;
-                        if !fields.contains(field) {
-                            fields.push(field);
+                        if !fields.contains(&field.as_str()) {
+                            fields.push(field.as_str());
                         }
                     }
                 }
