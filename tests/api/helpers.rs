@@ -286,7 +286,7 @@ fn parse_raw(bytes: &[u8]) -> Option<RawResponse> {
 
 pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
     Settings {
-        database_url: format!("sqlite://{}", database_file(dir).display()),
+        database_url: format!("sqlite://{}", database_file(dir).display()).into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
@@ -332,7 +332,9 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
     use sqlx::Connection;
     let dir = TempDir::new().unwrap();
     let settings = settings_for(dir.path(), seed);
-    let store = store::connect(&settings.database_url).await.unwrap();
+    let store = store::connect(settings.database_url.expose())
+        .await
+        .unwrap();
     let clock = ManualClock::new(test_now());
     prepare_store(
         &store,
@@ -344,7 +346,7 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
     .unwrap();
     // VACUUM INTO writes one file with every committed page, nothing left in a `-wal`.
     let file = dir.path().join("template.db");
-    let mut conn = sqlx::SqliteConnection::connect(&settings.database_url)
+    let mut conn = sqlx::SqliteConnection::connect(settings.database_url.expose())
         .await
         .unwrap();
     sqlx::query("VACUUM INTO ?1")
@@ -361,7 +363,7 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
 /// SQLite file in `dir`, start from scratch.
 fn provision(dir: &Path, settings: &Settings) {
     let file = database_file(dir);
-    let uses_file = settings.database_url == format!("sqlite://{}", file.display());
+    let uses_file = settings.database_url.expose() == format!("sqlite://{}", file.display());
     let seed = settings.seed_dir.as_deref();
     if !uses_file || file.exists() || seed.is_some_and(|s| s != seed_dir()) {
         return;
@@ -406,7 +408,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
         client: reqwest::Client::new(),
         clock,
         state,
-        database_url: settings.database_url,
+        database_url: settings.database_url.expose().to_owned(),
         handle,
         _dir: dir,
     }
@@ -419,7 +421,9 @@ pub async fn in_process_state() -> (web::Data<AppState>, Arc<ManualClock>, TempD
     provision(dir.path(), &settings);
     let base = Url::parse("http://news.test/").unwrap();
     let clock = Arc::new(ManualClock::new(test_now()));
-    let store = store::connect(&settings.database_url).await.unwrap();
+    let store = store::connect(settings.database_url.expose())
+        .await
+        .unwrap();
     prepare_store(&store, &settings, &base, clock.as_ref())
         .await
         .unwrap();
