@@ -1,7 +1,9 @@
 //! Command line and environment: every setting is a flag with an environment variable behind it.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 use url::Url;
@@ -73,8 +75,93 @@ pub enum TokenCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Database to use; a SQLite file is created if missing.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://herald.db")]
-    pub database_url: String,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: DatabaseUrl,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://herald.db";
+
+/// A database URL. It may carry a password (`postgres://user:secret@host/db`, or
+/// `?password=secret`), so `Debug` and `Display` show it redacted; [`DatabaseUrl::expose`] gives
+/// the real one, for connecting only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password: pass it to the driver, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`: in the user information
+    /// (`scheme://user:password@host`) and in a `password` query parameter. When in doubt it
+    /// hides more, never less.
+    pub fn redacted(&self) -> String {
+        let url = redact_user_password(&self.0);
+        match url.split_once('?') {
+            None => url,
+            Some((head, query)) => {
+                let pairs: Vec<String> = query.split('&').map(redact_password_pair).collect();
+                format!("{head}?{}", pairs.join("&"))
+            }
+        }
+    }
+}
+
+/// `scheme://user:***@host…`. The authority is taken to run to the first `/`, so a password
+/// holding an unescaped `?`, `#` or `@` is still hidden whole.
+fn redact_user_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// `password=***` for a `password` query parameter (any case); other pairs as they are.
+fn redact_password_pair(pair: &str) -> String {
+    match pair.split_once('=') {
+        Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+        _ => pair.to_owned(),
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(url))
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -102,9 +189,21 @@ pub struct ServeArgs {
     /// Seconds clients and proxies may reuse a feed or JSON response (`Cache-Control: max-age`).
     #[arg(long, env = "HERALD_CACHE_MAX_AGE", default_value_t = DEFAULT_CACHE_MAX_AGE)]
     pub cache_max_age: u32,
+    /// HTTP worker threads [default: one per CPU core].
+    #[arg(long, env = "HERALD_WORKERS", value_parser = at_least_one)]
+    pub workers: Option<usize>,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
+
+/// A count that must not be zero (actix refuses zero workers by panicking).
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct FeedArgs {
@@ -161,7 +260,7 @@ impl From<FeedArgs> for FeedSettings {
 /// What the running service needs, however it was configured.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
     /// `None`: derived from the bound address once the listener exists (port 0 in tests).
     pub public_url: Option<Url>,
@@ -170,12 +269,14 @@ pub struct Settings {
     pub websub_hub: Option<Url>,
     pub feed: FeedSettings,
     pub cache_max_age: u32,
+    /// HTTP worker threads; `None`: actix's default, one per CPU core.
+    pub workers: Option<usize>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            database_url: "sqlite://herald.db".to_owned(),
+            database_url: DatabaseUrl::new(DEFAULT_DATABASE_URL),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             seed_dir: None,
@@ -183,6 +284,7 @@ impl Default for Settings {
             websub_hub: None,
             feed: FeedSettings::default(),
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
+            workers: None,
         }
     }
 }
@@ -198,6 +300,7 @@ impl From<ServeArgs> for Settings {
             websub_hub: args.websub_hub,
             feed: FeedSettings::from(args.feed),
             cache_max_age: args.cache_max_age,
+            workers: args.workers,
         }
     }
 }
@@ -279,5 +382,50 @@ mod tests {
         assert_eq!(settings.feed.author, "Desk");
         assert_eq!(settings.cache_max_age, 5);
         assert!(Cli::try_parse_from(["herald", "--feed-size", "0"]).is_err());
+    }
+
+    #[test]
+    fn settings_never_print_a_database_password() {
+        for (url, shown) in [
+            (
+                "postgres://herald:s3cret@db.example:5432/news",
+                "postgres://herald:***@db.example:5432/news",
+            ),
+            (
+                "postgres://herald:s3cret@db.example/news?sslmode=require&password=s3cret",
+                "postgres://herald:***@db.example/news?sslmode=require&password=***",
+            ),
+            (
+                "postgres://db.example/news?PASSWORD=s3cret",
+                "postgres://db.example/news?PASSWORD=***",
+            ),
+            // Unescaped, as people do type them: hidden whole all the same.
+            (
+                "postgres://herald:s3?cr@et@db.example/news",
+                "postgres://herald:***@db.example/news",
+            ),
+        ] {
+            let cli = Cli::try_parse_from(["herald", "--database-url", url]).unwrap();
+            let settings = Settings::from(cli.serve);
+            assert_eq!(settings.database_url.expose(), url);
+            let debug = format!("{settings:?}");
+            assert!(!debug.contains("s3cret"), "{debug}");
+            assert!(debug.contains(shown), "{debug}");
+            assert_eq!(settings.database_url.to_string(), shown);
+        }
+        // Nothing to hide: shown as given.
+        let sqlite = DatabaseUrl::new("sqlite://herald.db");
+        assert_eq!(format!("{sqlite}"), "sqlite://herald.db");
+        let user_only = DatabaseUrl::new("postgres://herald@db.example/news");
+        assert_eq!(format!("{user_only}"), "postgres://herald@db.example/news");
+    }
+
+    #[test]
+    fn workers_default_to_actix_and_must_be_positive() {
+        let settings = Settings::from(Cli::try_parse_from(["herald"]).unwrap().serve);
+        assert_eq!(settings.workers, None);
+        let cli = Cli::try_parse_from(["herald", "--workers", "1"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).workers, Some(1));
+        assert!(Cli::try_parse_from(["herald", "--workers", "0"]).is_err());
     }
 }

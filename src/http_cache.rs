@@ -8,7 +8,7 @@
 //!   compresses it per request.
 
 use std::io::Write;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
 use actix_web::body::{self, EitherBody, MessageBody};
@@ -20,10 +20,11 @@ use actix_web::web::{Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, Duration, Utc};
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::etag;
-use crate::state::AppState;
-use crate::store::StoreResult;
+use crate::revision::Revision;
+use crate::store::{DynStore, StoreResult};
 
 /// Bodies smaller than this are sent as they are: compression would barely pay for its header.
 const MIN_COMPRESS: usize = 512;
@@ -339,16 +340,21 @@ struct ChangeMemo {
 }
 
 impl ChangeClock {
-    pub async fn last_change(&self, state: &AppState) -> StoreResult<DateTime<Utc>> {
-        let revision = state.revision();
-        let now = state.clock.now();
+    /// When public content last changed, as of content `revision` and `now`; asks `store` only
+    /// when the remembered answer no longer holds.
+    pub async fn last_change(
+        &self,
+        store: &DynStore,
+        revision: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>> {
         let previous = *self.memo.read().unwrap_or_else(|e| e.into_inner());
         if let Some(memo) = previous
             && memo.validity.holds(revision, now)
         {
             return Ok(memo.value);
         }
-        let times = state.store.content_times(now).await?;
+        let times = store.content_times(now).await?;
         let mut value = times.last_change.unwrap_or(DateTime::UNIX_EPOCH);
         if let Some(memo) = previous {
             value = value.max(memo.value);
@@ -362,6 +368,42 @@ impl ChangeClock {
             value,
         });
         Ok(value)
+    }
+}
+
+/// What [`middleware`] needs, registered as its own `app_data` (`web::Data<JsonCaching>`):
+/// where to ask when content changed, the revision that says it may have, and the
+/// `Cache-Control` of public answers. Without it, answers get validators and the default
+/// policy but no `Last-Modified`.
+pub struct JsonCaching {
+    store: DynStore,
+    clock: Arc<dyn Clock>,
+    revision: Revision,
+    policy: CachePolicy,
+    changes: ChangeClock,
+}
+
+impl JsonCaching {
+    pub fn new(
+        store: DynStore,
+        clock: Arc<dyn Clock>,
+        revision: Revision,
+        policy: CachePolicy,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            revision,
+            policy,
+            changes: ChangeClock::default(),
+        }
+    }
+
+    /// When public content last changed (see [`ChangeClock`]).
+    pub async fn last_change(&self) -> StoreResult<DateTime<Utc>> {
+        self.changes
+            .last_change(&self.store, self.revision.get(), self.clock.now())
+            .await
     }
 }
 
@@ -391,7 +433,7 @@ pub async fn middleware<B: MessageBody + 'static>(
     }
     let (req, res) = res.into_parts();
     // Borrowed, not cloned: a clone is a reference-count bump shared by every worker.
-    let state = req.app_data::<Data<AppState>>().map(|d| d.get_ref());
+    let caching = req.app_data::<Data<JsonCaching>>().map(|d| d.get_ref());
     let authed = req.headers().contains_key(header::AUTHORIZATION);
     let (mut res, body) = res.into_parts();
     let bytes = body::to_bytes(body).await.map_err(|e| {
@@ -403,14 +445,10 @@ pub async fn middleware<B: MessageBody + 'static>(
         Some(tag) => tag.clone(),
         None => HeaderValue::from_str(&etag::strong(&bytes)).expect("hex in quotes"),
     };
-    let (modified, modified_header) = match (headers.get(header::LAST_MODIFIED), state) {
+    let (modified, modified_header) = match (headers.get(header::LAST_MODIFIED), caching) {
         (Some(value), _) => (parse_http_date(value), Some(value.clone())),
-        (None, Some(state)) => {
-            let t = state
-                .changes
-                .last_change(state)
-                .await
-                .map_err(ApiError::from)?;
+        (None, Some(caching)) => {
+            let t = caching.last_change().await.map_err(ApiError::from)?;
             (Some(t), Some(http_date(t)))
         }
         (None, None) => (None, None),
@@ -419,8 +457,8 @@ pub async fn middleware<B: MessageBody + 'static>(
         Some(value) => value.clone(),
         // Answers to authenticated requests may hold drafts: never for shared caches.
         None if authed => HeaderValue::from_static("private, no-cache"),
-        None => state
-            .map(|s| s.cache.public().clone())
+        None => caching
+            .map(|c| c.policy.public().clone())
             .unwrap_or_else(|| CachePolicy::default().public),
     };
 

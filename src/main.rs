@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn open(db: &DatabaseArgs) -> anyhow::Result<store::DynStore> {
-    let store = store::connect(&db.database_url).await?;
+    let store = store::connect(db.database_url.expose()).await?;
     store.migrate().await?;
     Ok(store)
 }

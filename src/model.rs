@@ -73,18 +73,6 @@ pub struct ItemDraft {
     pub tags: Vec<String>,
 }
 
-/// The years a publication date may be written in. The search index packs a date and an id
-/// into one 64-bit key (see `store::fts::search_key`), which holds dates from about 1425 to 2514;
-/// these round limits sit inside that, whatever the UTC offset. The OpenAPI contract states them
-/// as a pattern on the written year (`published_at` in `src/openapi.rs`), which schemathesis
-/// holds the API to.
-pub const YEARS: std::ops::RangeInclusive<i32> = 1500..=2500;
-
-/// Why a date written in `year` cannot be a publication date, if it cannot.
-pub fn unsupported_year(year: i32) -> Option<String> {
-    (!YEARS.contains(&year)).then(|| "must be in the years 1500 to 2500".to_owned())
-}
-
 /// Truncates to whole seconds, the precision every store keeps.
 pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
@@ -42,18 +43,26 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| default_public_url(addr)),
         );
-        let store = store::connect(&settings.database_url).await?;
+        let store = store::connect(settings.database_url.expose()).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
+        let websub = settings
+            .websub_hub
+            .clone()
+            .map(Publisher::new)
+            .transpose()
+            .context("building the WebSub client")?;
         let state = web::Data::new(
             AppState::new(store, public_url, clock)
                 .with_cors_origins(settings.cors_origins.clone())
-                .with_websub(settings.websub_hub.clone().map(Publisher::new))
+                .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age),
         );
         let app_state = state.clone();
-        let server = HttpServer::new(move || build_app(app_state.clone()))
-            .listen(listener)?
-            .run();
+        let mut server = HttpServer::new(move || build_app(app_state.clone()));
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
         Ok(Self {
             port: addr.port(),
             server,
@@ -66,7 +75,7 @@ impl Application {
     }
 
     pub fn public_url(&self) -> &Url {
-        &self.state.public_url
+        self.state.urls.base()
     }
 
     /// Stops the server from outside (tests restart on the same database with it).
@@ -144,8 +153,10 @@ pub fn build_app(
     >,
 > {
     let cors = state.cors_origins.middleware();
+    let json_caching = state.json_caching.clone();
     App::new()
         .app_data(state)
+        .app_data(json_caching)
         // Feeds answer from memory with validators and compressed bodies made once per change:
         // nothing stands between them and the connection but CORS and the access log.
         .configure(api::feeds::routes)

@@ -1,52 +1,58 @@
 //! What every request handler shares.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use actix_web::web;
 use url::Url;
 
 use crate::clock::Clock;
 use crate::config::FeedSettings;
 use crate::cors::CorsOrigins;
 use crate::feeds::cache::FeedCache;
-use crate::http_cache::{CachePolicy, ChangeClock};
+use crate::http_cache::{CachePolicy, JsonCaching};
+use crate::revision::Revision;
 use crate::store::DynStore;
-use crate::websub::Publisher;
+use crate::urls::Urls;
+use crate::websub::{self, Publisher};
 
 pub struct AppState {
     pub store: DynStore,
-    /// Absolute base for every emitted link; always ends in `/`.
-    pub public_url: Url,
+    /// Every link Herald emits, below the public base.
+    pub urls: Urls,
     pub clock: Arc<dyn Clock>,
     /// Which browser origins may read and write; see `cors`.
     pub cors_origins: CorsOrigins,
-    /// The WebSub hub to ping after changes (`websub::notify`), if one is configured.
+    /// The WebSub hub to ping after changes, if one is configured.
     pub websub: Option<Publisher>,
-    /// Bumped after every committed write, so caches of rendered responses know to refresh.
-    revision: AtomicU64,
+    /// Advanced after every committed write, so caches of rendered responses know to refresh.
+    /// The feed cache and [`JsonCaching`] read the same counter.
+    pub revision: Revision,
     /// Feed title, size and author.
     pub feed: FeedSettings,
     /// `Cache-Control` of public GET responses.
     pub cache: CachePolicy,
     /// Rendered feeds (see `feeds::cache`).
     pub feeds: FeedCache,
-    /// When content last changed, for `Last-Modified` of JSON responses.
-    pub changes: ChangeClock,
+    /// What the caching middleware of JSON responses needs; registered as its own app data.
+    pub json_caching: web::Data<JsonCaching>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, public_url: Url, clock: Arc<dyn Clock>) -> Self {
+        let revision = Revision::default();
+        let cache = CachePolicy::default();
+        let json_caching = json_caching(&store, &clock, &revision, &cache);
         Self {
             store,
-            public_url,
+            urls: Urls::new(public_url),
             clock,
             cors_origins: CorsOrigins::default(),
             websub: None,
-            revision: AtomicU64::new(0),
+            revision,
             feed: FeedSettings::default(),
-            cache: CachePolicy::default(),
+            cache,
             feeds: FeedCache::default(),
-            changes: ChangeClock::default(),
+            json_caching,
         }
     }
 
@@ -66,6 +72,8 @@ impl AppState {
     pub fn with_publishing(mut self, feed: FeedSettings, cache_max_age: u32) -> Self {
         self.feed = feed;
         self.cache = CachePolicy::new(cache_max_age);
+        // Nothing has served yet, so the middleware's data can still be swapped whole.
+        self.json_caching = json_caching(&self.store, &self.clock, &self.revision, &self.cache);
         self
     }
 
@@ -78,32 +86,29 @@ impl AppState {
     /// caches refresh, and the hub hears of the main feeds and those tags' feeds, in the
     /// background.
     pub fn items_changed<'a>(&self, tags: impl IntoIterator<Item = &'a str>) {
-        self.revision.fetch_add(1, Ordering::Release);
-        if self.websub.is_some() {
-            crate::websub::notify(self, crate::websub::feed_urls_with_tags(self, tags));
+        self.revision.bump();
+        if let Some(publisher) = &self.websub {
+            publisher.publish(websub::feed_urls_with_tags(&self.urls, tags));
         }
     }
 
     /// Changes whenever stored content does.
     pub fn revision(&self) -> u64 {
-        self.revision.load(Ordering::Acquire)
+        self.revision.get()
     }
+}
 
-    /// An absolute URL for a path below the public base (`path` without a leading `/`).
-    pub fn url(&self, path: &str) -> String {
-        self.public_url
-            .join(path)
-            .map(String::from)
-            .unwrap_or_else(|_| format!("{}{path}", self.public_url))
-    }
-
-    /// The item's HTML page (its permalink in feeds and `url` in JSON).
-    pub fn item_page_url(&self, slug: &str) -> String {
-        self.url(&format!("news/{slug}"))
-    }
-
-    /// The item in the JSON API.
-    pub fn item_api_url(&self, id: i64) -> String {
-        self.url(&format!("api/v1/news/{id}"))
-    }
+/// The caching middleware's data, sharing the state's store, clock and revision.
+fn json_caching(
+    store: &DynStore,
+    clock: &Arc<dyn Clock>,
+    revision: &Revision,
+    cache: &CachePolicy,
+) -> web::Data<JsonCaching> {
+    web::Data::new(JsonCaching::new(
+        store.clone(),
+        clock.clone(),
+        revision.clone(),
+        cache.clone(),
+    ))
 }

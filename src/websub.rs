@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::feeds::Format;
-use crate::state::AppState;
+use crate::urls::Urls;
 
 /// Attempts per feed URL, first try included.
 const ATTEMPTS: u32 = 5;
@@ -28,7 +28,9 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(hub: Url) -> Self {
+    /// Fails when the HTTP client cannot be built (e.g. no TLS backend): a start-up error, not
+    /// a client quietly without its timeout.
+    pub fn new(hub: Url) -> reqwest::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!(
@@ -36,14 +38,13 @@ impl Publisher {
                 env!("CARGO_PKG_VERSION"),
                 " (WebSub publisher)"
             ))
-            .build()
-            .unwrap_or_default();
-        Self {
+            .build()?;
+        Ok(Self {
             hub,
             client,
             attempts: ATTEMPTS,
             first_backoff: FIRST_BACKOFF,
-        }
+        })
     }
 
     /// Changes how often and how patiently a failing ping is retried.
@@ -107,38 +108,26 @@ impl Publisher {
     }
 }
 
-/// Absolute URLs of the feeds a content change affects.
-pub fn feed_urls(state: &AppState) -> Vec<String> {
+/// Absolute URLs of the feeds every content change affects: the main feed in each format.
+pub fn feed_urls(urls: &Urls) -> Vec<String> {
     Format::ALL
         .iter()
-        .map(|format| state.url(format.file_name()))
+        .map(|format| urls.feed(*format))
         .collect()
 }
 
 /// The main feeds and every format of each tag's feed: what a change to items with these tags
 /// touches. The URLs are the feeds' own `rel="self"`, which is what subscribers hold.
 pub fn feed_urls_with_tags<'a>(
-    state: &AppState,
+    urls: &Urls,
     tags: impl IntoIterator<Item = &'a str>,
 ) -> Vec<String> {
-    let mut urls = feed_urls(state);
+    let mut feeds = feed_urls(urls);
     let mut seen = std::collections::BTreeSet::new();
     for tag in tags {
         if seen.insert(tag) {
-            for format in Format::ALL {
-                urls.push(state.url(&crate::api::feeds::tag_path(state, tag, format)));
-            }
+            feeds.extend(Format::ALL.iter().map(|format| urls.tag_feed(tag, *format)));
         }
     }
-    urls
-}
-
-/// Tells the configured hub, if any, that these feeds changed. Returns at once; `None` when no
-/// hub is configured. `AppState::content_changed` calls it for every feed, so a write that
-/// reports its commit there needs nothing more.
-pub fn notify(state: &AppState, feed_urls: Vec<String>) -> Option<JoinHandle<()>> {
-    state
-        .websub
-        .as_ref()
-        .and_then(|publisher| publisher.publish(feed_urls))
+    feeds
 }

@@ -4,15 +4,17 @@
 
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
+use utoipa::{IntoParams, OpenApi};
 
 use super::news::{ListParams, normalise_tag};
 use super::not_allowed;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::{FeedKey, Rendered};
 use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
 use crate::http_cache;
 use crate::state::AppState;
 use crate::store::{ListQuery, Visibility};
+use crate::urls::tag_feed_path;
 
 /// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
 /// middleware that maps HEAD to GET for every other route.
@@ -43,6 +45,109 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The contract of the routes above.
+#[derive(OpenApi)]
+#[openapi(paths(
+    rss_feed,
+    rss_alias,
+    atom_feed,
+    atom_alias_feed_xml,
+    atom_alias_atom_xml,
+    json_feed,
+    tag_feed,
+))]
+pub struct FeedsDoc;
+
+/// The list filters of `GET /api/v1/news`, which every feed accepts too: a saved search is a
+/// subscription. A feed is always the newest items, so paging parameters are ignored.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct FeedFilters {
+    /// Only items with every given tag (repeatable).
+    tag: Option<Vec<String>>,
+    /// Full-text search, as in `GET /api/v1/news`.
+    #[param(max_length = 500)]
+    q: Option<String>,
+    /// Published at or after: RFC 3339, or a date.
+    since: Option<String>,
+    /// Published at or before: RFC 3339, or a date (to the end of that day, UTC).
+    until: Option<String>,
+    /// `-published_at` (default), `published_at`, or `relevance` (with `q`).
+    #[param(pattern = "^(-published_at|published_at|relevance)$")]
+    sort: Option<String>,
+}
+
+/// One documented feed URL. The handlers are built in a loop ([`routes`]), so each URL gets a
+/// stand-in function here to carry its annotation.
+macro_rules! feed_doc {
+    ($name:ident, $path:literal, $id:literal, $content_type:literal, $body:ty, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            get,
+            path = $path,
+            operation_id = $id,
+            tag = "feeds",
+            params(FeedFilters),
+            responses(
+                (status = 200, description = "The newest items (`HERALD_FEED_SIZE`, default 20)", body = $body, content_type = $content_type),
+                (status = 400, description = "A filter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+            ),
+        )]
+        #[allow(dead_code)]
+        fn $name() {}
+    };
+}
+
+feed_doc!(
+    rss_feed,
+    "/feed.rss",
+    "rssFeed",
+    "application/rss+xml; charset=utf-8",
+    String,
+    "RSS 2.0."
+);
+feed_doc!(
+    rss_alias,
+    "/rss.xml",
+    "rssFeedAlias",
+    "application/rss+xml; charset=utf-8",
+    String,
+    "RSS 2.0 at the path many sites already hand out."
+);
+feed_doc!(
+    atom_feed,
+    "/feed.atom",
+    "atomFeed",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 (RFC 4287)."
+);
+feed_doc!(
+    atom_alias_feed_xml,
+    "/feed.xml",
+    "atomFeedJekyll",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 at jekyll-feed's path."
+);
+feed_doc!(
+    atom_alias_atom_xml,
+    "/atom.xml",
+    "atomFeedAlias",
+    "application/atom+xml; charset=utf-8",
+    String,
+    "Atom 1.0 at another common path."
+);
+feed_doc!(
+    json_feed,
+    "/feed.json",
+    "jsonFeed",
+    "application/feed+json",
+    Object,
+    "JSON Feed 1.1."
+);
+
 /// The state, borrowed: extracting `web::Data` would clone its `Arc`, a reference count every
 /// worker writes on every request.
 fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
@@ -55,6 +160,27 @@ async fn feed(req: HttpRequest, format: Format) -> ApiResult<HttpResponse> {
     serve(app_state(&req)?, &req, format, None).await
 }
 
+/// The feed of one tag, in any format.
+#[utoipa::path(
+    get,
+    path = "/tags/{tag}/feed.{format}",
+    operation_id = "tagFeed",
+    tag = "feeds",
+    params(
+        ("tag" = String, Path, description = "The tag"),
+        ("format" = String, Path, pattern = "^(rss|atom|json)$", description = "`rss`, `atom` or `json`"),
+        FeedFilters,
+    ),
+    responses(
+        (status = 200, description = "The newest items with the tag", content(
+            (String = "application/rss+xml; charset=utf-8"),
+            (String = "application/atom+xml; charset=utf-8"),
+            (Object = "application/feed+json"),
+        )),
+        (status = 400, description = "A filter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such feed format", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn tag_feed(req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
     let (tag, ext) = path.into_inner();
     let format = Format::from_extension(&ext)
@@ -72,7 +198,7 @@ async fn serve(
     let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
     let mut self_path = match &path_tag {
         None => format.file_name().to_owned(),
-        Some(tag) => tag_path(state, tag, format),
+        Some(tag) => tag_feed_path(tag, format),
     };
     let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
     if !filters.is_empty() {
@@ -87,7 +213,9 @@ async fn serve(
     state
         .feeds
         .serve(
-            state,
+            &state.revision,
+            state.clock.now(),
+            state.cache.public(),
             &key,
             |now| render(state, &key, now),
             |rep, cache_control| http_cache::respond(req, rep, cache_control),
@@ -114,20 +242,6 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
     query.count = false;
     query.tags.sort();
     Ok(query)
-}
-
-/// `tags/{tag}/feed.{ext}` with the tag percent-encoded as a path segment.
-pub(crate) fn tag_path(state: &AppState, tag: &str, format: Format) -> String {
-    let mut url = state.public_url.clone();
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments
-            .pop_if_empty()
-            .extend(["tags", tag, format.file_name()]);
-    }
-    url.as_str()
-        .strip_prefix(state.public_url.as_str())
-        .unwrap_or(format.file_name())
-        .to_owned()
 }
 
 /// The query string of the feed's own URL: only the parameters that change what it lists,
@@ -173,15 +287,15 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let entries = page
         .items
         .iter()
-        .map(|item| Entry::new(item, state.item_page_url(&item.slug)))
+        .map(|item| Entry::new(item, state.urls.item_page(&item.slug)))
         .collect();
     let doc = FeedDoc::new(
         FeedMeta {
             title: &title,
             subtitle: &state.feed.subtitle,
             author: &state.feed.author,
-            home_url: state.public_url.as_str(),
-            self_url: &state.url(&key.self_path),
+            home_url: state.urls.base().as_str(),
+            self_url: &state.urls.url(&key.self_path),
             hub_url: state.websub.as_ref().map(|p| p.hub().as_str()),
         },
         entries,

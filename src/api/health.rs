@@ -1,8 +1,21 @@
+//! `/healthz`: whether the service and its database answer.
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use utoipa::OpenApi;
 
+use super::read_only;
 use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_only("/healthz", healthz));
+}
+
+/// The contract of the route above.
+#[derive(OpenApi)]
+#[openapi(paths(healthz), components(schemas(Health)))]
+pub struct HealthDoc;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {

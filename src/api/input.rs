@@ -1,48 +1,41 @@
-//! A written item document (POST, PUT, or PATCH after merging) checked field by field: every
-//! broken field is reported at once, and what the client left out gets its documented default.
+//! A written item document (POST, PUT, or PATCH after merging) in the API's syntax: a JSON
+//! object of the item schema's fields ([`crate::schema`]), RFC 3339 dates, and the server's
+//! own fields of an item accepted and ignored. Every broken field is reported at once, and what
+//! the client left out gets the schema's default.
 
-use chrono::{DateTime, Datelike, Utc};
-use serde_json::{Map, Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::api::news::ITEM_FIELDS;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::markdown;
-use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, unsupported_year, whole_seconds};
+use crate::model::NewsItem;
+use crate::schema::{self, Syntax};
 use crate::store::WriteItem;
 
-pub const MAX_TITLE_CHARS: usize = 300;
-pub const MAX_SUMMARY_CHARS: usize = 2000;
-pub const MAX_TAG_CHARS: usize = 100;
-/// Bounds on list fields, so one request cannot make one item arbitrarily expensive to serve.
-pub const MAX_TAGS: usize = 100;
-pub const MAX_LINKS: usize = 100;
-pub const MAX_SLUG_BYTES: usize = 80;
-/// 1 MiB of UTF-8.
-pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
+pub use crate::schema::{
+    LINK_URL_PATTERN, MAX_LINKS, MAX_MARKDOWN_BYTES, MAX_SLUG_BYTES, MAX_SUMMARY_CHARS,
+    MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS,
+};
 
-/// Every member of `obj` that is not a field of an item (a patch may not name one either, even
-/// to remove it). Fields the server owns (`id`, `content_html`, the times, `url`) are accepted
-/// and ignored, so a client can send back what it read.
-pub fn unknown_fields(obj: &Map<String, Value>) -> Vec<FieldError> {
-    obj.keys()
-        .filter(|key| !ITEM_FIELDS.contains(&key.as_str()))
-        .map(|key| FieldError::new(key, "is not a field of a news item"))
-        .collect()
+/// The API's spelling of an item: only `title` is required, dates are RFC 3339, and every key
+/// of an item as read (`id`, `content_html`, the times, `url`) is accepted and ignored, so a
+/// client can send back what it read.
+pub const SYNTAX: Syntax = Syntax {
+    required: &["title"],
+    read_date: schema::read_rfc3339,
+    date_rule: schema::RFC3339_RULE,
+    also_accepts: is_item_key,
+};
+
+fn is_item_key(member: &str) -> bool {
+    ITEM_FIELDS.iter().any(|key| key == member)
 }
 
-/// What a written link URL must look like: http(s), an ASCII host name (its last label starting
-/// with a letter; IDNs in punycode), an optional port, no user info, and printable ASCII after
-/// (anything else percent-encoded, as browsers copy URLs). The contract (`openapi.yaml`) states
-/// the same pattern; a test keeps the two equal.
-pub const LINK_URL_PATTERN: &str =
-    r"^https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\x21-\x7e]*)?$";
-
-fn is_link_url(text: &str) -> bool {
-    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(LINK_URL_PATTERN).expect("the link URL pattern compiles")
-    });
-    PATTERN.is_match(text) && Url::parse(text).is_ok_and(|url| is_web_url(&url))
+/// Every member of `obj` that is not a field of an item (a patch may not name one either, even
+/// to remove it).
+pub fn unknown_fields(obj: &Map<String, Value>) -> Vec<FieldError> {
+    schema::unknown_fields(obj, &SYNTAX)
 }
 
 /// Turns a document into an item ready to store. `current` is the item being replaced: its
@@ -57,58 +50,12 @@ pub fn parse_item(
     let obj = doc
         .as_object()
         .ok_or_else(|| ApiError::MalformedBody("the body must be a JSON object".to_owned()))?;
-    let mut errors = unknown_fields(obj);
-    let mut check = Fields {
-        obj,
-        errors: &mut errors,
-    };
-    let title = check.title();
-    let slug = check.slug();
-    let summary = check.summary();
-    let content_markdown = check.markdown();
-    let published_at = check.published_at();
-    let status = check.status();
-    let links = check.links();
-    let tags = check.tags();
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let title = title.unwrap_or_default();
-    let content_markdown = content_markdown.unwrap_or_default();
-    let (slug, derived_slug) = match (slug, current) {
-        (Some(slug), _) => (slug, false),
-        (None, Some(current)) => (current.slug.clone(), false),
-        (None, None) => (slugify(&title), true),
-    };
-    let draft = ItemDraft {
-        slug,
-        links: links.unwrap_or_else(|| links_of(&content_markdown, base)),
-        title,
-        summary,
-        content_markdown,
-        status: status.unwrap_or(Status::Published),
-        published_at: published_at
-            .or(current.map(|c| c.published_at))
-            .unwrap_or(now),
-        tags: tags.unwrap_or_default(),
-    };
-    let mut item = WriteItem::render(draft, base);
-    item.derived_slug = derived_slug;
-    Ok(item)
+    schema::parse(obj, &SYNTAX, current, now, base).map_err(ApiError::Validation)
 }
 
 /// The writable fields of an item as a document, the target a merge patch applies to.
 pub fn document(item: &NewsItem) -> Value {
-    json!({
-        "title": item.title,
-        "slug": item.slug,
-        "summary": item.summary,
-        "content_markdown": item.content_markdown,
-        "published_at": crate::api::news::rfc3339(item.published_at),
-        "status": item.status.as_str(),
-        "links": item.links,
-        "tags": item.tags,
-    })
+    schema::document(item)
 }
 
 /// RFC 7396 JSON Merge Patch: objects merge member by member, `null` removes a member, and
@@ -132,216 +79,12 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Links taken from the body when the client sends none: absolute http(s) only, relative ones
-/// resolved against the public URL as the rendered HTML does.
-fn links_of(markdown: &str, base: &Url) -> Vec<Link> {
-    markdown::links(markdown)
-        .into_iter()
-        .filter_map(|link| {
-            let url = base.join(&link.url).ok().filter(is_web_url)?;
-            let title = if link.title.is_empty() {
-                url.to_string()
-            } else {
-                link.title
-            };
-            Some(Link {
-                title,
-                url: url.into(),
-            })
-        })
-        .collect()
-}
-
-fn is_web_url(url: &Url) -> bool {
-    matches!(url.scheme(), "http" | "https") && url.host().is_some()
-}
-
-/// A one-line label (title, link title, tag): 1 to `max` characters, no control characters,
-/// so it reads the same in JSON, HTML and every feed format.
-fn is_label(text: &str, max: usize) -> bool {
-    !text.is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
-}
-
-/// Reads fields of one object, noting every problem instead of stopping at the first.
-struct Fields<'a, 'e> {
-    obj: &'a Map<String, Value>,
-    errors: &'e mut Vec<FieldError>,
-}
-
-impl<'a> Fields<'a, '_> {
-    fn fail<T>(&mut self, field: impl Into<String>, message: impl Into<String>) -> Option<T> {
-        self.errors.push(FieldError::new(field, message));
-        None
-    }
-
-    /// The value of an optional field; `null` counts as absent.
-    fn present(&self, field: &str) -> Option<&'a Value> {
-        self.obj.get(field).filter(|v| !v.is_null())
-    }
-
-    /// A string field, trimmed; `None` when absent or (with an error noted) not a string.
-    fn text(&mut self, field: &str) -> Option<&'a str> {
-        match self.present(field)? {
-            Value::String(s) => Some(s.trim()),
-            _ => self.fail(field, "must be a string"),
-        }
-    }
-
-    fn title(&mut self) -> Option<String> {
-        if self.present("title").is_none() {
-            return self.fail("title", "is required");
-        }
-        let title = self.text("title")?;
-        if !is_label(title, MAX_TITLE_CHARS) {
-            return self.fail(
-                "title",
-                format!("must be 1 to {MAX_TITLE_CHARS} characters on one line"),
-            );
-        }
-        Some(title.to_owned())
-    }
-
-    fn slug(&mut self) -> Option<String> {
-        let slug = self.text("slug")?;
-        let valid = slug.len() <= MAX_SLUG_BYTES
-            && slugify(slug) == slug
-            && slug.bytes().any(|b| b.is_ascii_lowercase());
-        if !valid {
-            return self.fail(
-                "slug",
-                format!(
-                    "must be lower-case ASCII letters, digits and single hyphens, with at least \
-                     one letter, at most {MAX_SLUG_BYTES} characters"
-                ),
-            );
-        }
-        Some(slug.to_owned())
-    }
-
-    fn summary(&mut self) -> Option<String> {
-        let summary = self.text("summary")?;
-        if summary.chars().count() > MAX_SUMMARY_CHARS {
-            return self.fail(
-                "summary",
-                format!("must be at most {MAX_SUMMARY_CHARS} characters"),
-            );
-        }
-        (!summary.is_empty()).then(|| summary.to_owned())
-    }
-
-    fn markdown(&mut self) -> Option<String> {
-        // Not trimmed: leading indentation and trailing breaks mean something in Markdown.
-        let markdown = match self.present("content_markdown")? {
-            Value::String(s) => s,
-            _ => return self.fail("content_markdown", "must be a string"),
-        };
-        if markdown.len() > MAX_MARKDOWN_BYTES {
-            return self.fail(
-                "content_markdown",
-                format!("must be at most 1 MiB ({MAX_MARKDOWN_BYTES} bytes of UTF-8)"),
-            );
-        }
-        Some(markdown.clone())
-    }
-
-    fn published_at(&mut self) -> Option<DateTime<Utc>> {
-        let text = self.text("published_at")?;
-        match DateTime::parse_from_rfc3339(text) {
-            // The year as written, as the contract's pattern states it.
-            Ok(t) => match unsupported_year(t.year()) {
-                None => Some(whole_seconds(t.with_timezone(&Utc))),
-                Some(why) => self.fail("published_at", why),
-            },
-            Err(_) => self.fail(
-                "published_at",
-                "must be an RFC 3339 date-time, e.g. 2026-01-01T12:00:00Z",
-            ),
-        }
-    }
-
-    fn status(&mut self) -> Option<Status> {
-        let text = self.text("status")?;
-        Status::parse(text).or_else(|| self.fail("status", "must be `published` or `draft`"))
-    }
-
-    /// An optional array field of at most `max` entries; `of` says what the entries must be.
-    fn array(&mut self, field: &str, of: &str, max: usize) -> Option<&'a Vec<Value>> {
-        let Value::Array(list) = self.present(field)? else {
-            return self.fail(field, format!("must be an array of {of}"));
-        };
-        if list.len() > max {
-            return self.fail(field, format!("must have at most {max} entries"));
-        }
-        Some(list)
-    }
-
-    fn links(&mut self) -> Option<Vec<Link>> {
-        let list = self.array("links", "{\"title\", \"url\"} objects", MAX_LINKS)?;
-        let before = self.errors.len();
-        let mut links = Vec::with_capacity(list.len());
-        for (i, entry) in list.iter().enumerate() {
-            let field = format!("links[{i}]");
-            let Value::Object(obj) = entry else {
-                self.fail::<()>(field, "must be an object with `title` and `url`");
-                continue;
-            };
-            for key in obj.keys() {
-                if key != "title" && key != "url" {
-                    self.fail::<()>(format!("{field}.{key}"), "is not a field of a link");
-                }
-            }
-            let title = match obj.get("title") {
-                Some(Value::String(t)) if is_label(t.trim(), MAX_TITLE_CHARS) => {
-                    Some(t.trim().to_owned())
-                }
-                _ => self.fail(
-                    format!("{field}.title"),
-                    format!("must be a string of 1 to {MAX_TITLE_CHARS} characters on one line"),
-                ),
-            };
-            let url = match obj.get("url") {
-                Some(Value::String(u)) if is_link_url(u) => Some(u.clone()),
-                _ => self.fail(
-                    format!("{field}.url"),
-                    "must be an absolute http or https URL with a host name",
-                ),
-            };
-            if let (Some(title), Some(url)) = (title, url) {
-                links.push(Link { title, url });
-            }
-        }
-        (self.errors.len() == before).then_some(links)
-    }
-
-    fn tags(&mut self) -> Option<Vec<String>> {
-        let list = self.array("tags", "strings", MAX_TAGS)?;
-        let before = self.errors.len();
-        let mut tags: Vec<String> = Vec::with_capacity(list.len());
-        for (i, entry) in list.iter().enumerate() {
-            let tag = match entry {
-                Value::String(t) => t.trim().to_lowercase(),
-                _ => {
-                    self.fail::<()>(format!("tags[{i}]"), "must be a string");
-                    continue;
-                }
-            };
-            if !is_label(&tag, MAX_TAG_CHARS) {
-                self.fail::<()>(
-                    format!("tags[{i}]"),
-                    format!("must be 1 to {MAX_TAG_CHARS} characters on one line"),
-                );
-            } else if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-        tags.sort();
-        (self.errors.len() == before).then_some(tags)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::api::news::ItemView;
 
     fn base() -> Url {
         Url::parse("https://news.example/").unwrap()
@@ -396,102 +139,66 @@ mod tests {
     }
 
     #[test]
-    fn defaults_fill_what_the_client_left_out() {
-        let item = parse_item(
-            &json!({"title": "  Hello, World  ", "content_markdown": "See [x](/about) and [](https://e.example/a) and [m](mailto:a@b.c)."}),
-            None,
-            now(),
-            &base(),
-        )
-        .unwrap();
-        let d = &item.draft;
-        assert_eq!(d.title, "Hello, World");
-        assert_eq!(d.slug, "hello-world");
-        assert!(item.derived_slug);
-        assert_eq!(d.published_at, now());
-        assert_eq!(d.status, Status::Published);
+    fn server_fields_are_ignored_and_unknown_ones_named() {
+        let doc = json!({
+            "title": "t",
+            "id": 7,
+            "content_html": "<p>x</p>",
+            "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2020-01-01T00:00:00Z",
+            "url": "https://elsewhere.example/",
+            "colour": "red",
+            "key": "cms:1",
+        });
+        let err = parse_item(&doc, None, now(), &base()).unwrap_err();
+        assert_eq!(fields(err), ["colour", "key"]);
+        let mut doc = doc;
+        doc.as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "colour" && k != "key");
+        let item = parse_item(&doc, None, now(), &base()).unwrap();
+        assert_eq!(item.content_html, "");
+        // Dates are RFC 3339 only in the API, unlike a JSON Lines line.
+        let day = json!({"title": "t", "published_at": "2020-01-01"});
         assert_eq!(
-            d.links,
-            vec![
-                Link {
-                    title: "x".into(),
-                    url: "https://news.example/about".into()
-                },
-                Link {
-                    title: "https://e.example/a".into(),
-                    url: "https://e.example/a".into()
-                },
-            ]
+            fields(parse_item(&day, None, now(), &base()).unwrap_err()),
+            ["published_at"]
         );
-        assert!(item.content_html.contains("https://news.example/about"));
     }
 
+    /// `fields` and the ignored members of a body are exactly the keys a client reads.
     #[test]
-    fn every_broken_field_is_named() {
-        let err = parse_item(
-            &json!({
-                "title": "",
-                "slug": "Not A Slug",
-                "summary": 5,
-                "content_markdown": ["x"],
-                "published_at": "yesterday",
-                "status": "live",
-                "links": [{"title": "", "url": "ftp://x.example/"}, "x", {"title": "t", "url": "/rel", "rel": "me"}],
-                "tags": [" ", 3],
-                "colour": "red",
-            }),
-            None,
-            now(),
-            &base(),
-        )
-        .unwrap_err();
-        let mut got = fields(err);
-        got.sort();
-        let mut want = vec![
-            "colour",
-            "title",
-            "slug",
-            "summary",
-            "content_markdown",
-            "published_at",
-            "status",
-            "links[0].title",
-            "links[0].url",
-            "links[1]",
-            "links[2].rel",
-            "links[2].url",
-            "tags[0]",
-            "tags[1]",
-        ];
-        want.sort();
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn slugs_need_a_letter_and_titles_a_length() {
-        for slug in ["2018", "a--b", "-a", "a_b", "é"] {
-            let err =
-                parse_item(&json!({"title": "t", "slug": slug}), None, now(), &base()).unwrap_err();
-            assert_eq!(fields(err), ["slug"], "{slug}");
-        }
-        let long = "x".repeat(MAX_TITLE_CHARS + 1);
-        let err = parse_item(&json!({ "title": long }), None, now(), &base()).unwrap_err();
-        assert_eq!(fields(err), ["title"]);
-        let err = parse_item(&json!({ "title": "two\nlines" }), None, now(), &base()).unwrap_err();
-        assert_eq!(fields(err), ["title"]);
-        let ok = "é".repeat(MAX_TITLE_CHARS);
-        assert!(parse_item(&json!({ "title": ok }), None, now(), &base()).is_ok());
-    }
-
-    #[test]
-    fn tags_are_trimmed_lower_cased_and_unique() {
-        let item = parse_item(
-            &json!({"title": "t", "tags": [" Press ", "press", "LAUNCH"]}),
-            None,
-            now(),
-            &base(),
-        )
-        .unwrap();
-        assert_eq!(item.draft.tags, ["launch", "press"]);
+    fn item_fields_are_the_keys_of_a_serialised_view() {
+        // No links: a link's own `title` and `url` would confuse finding the item's keys below.
+        let tags = ["press".to_owned()];
+        let view = ItemView {
+            id: 1,
+            slug: "s",
+            title: "t",
+            summary: Some("sum"),
+            content_markdown: "m",
+            content_html: "<p>m</p>",
+            status: "published",
+            published_at: "2020-01-01T00:00:00Z".into(),
+            created_at: "2020-01-01T00:00:00Z".into(),
+            updated_at: "2020-01-01T00:00:00Z".into(),
+            links: &[],
+            tags: &tags,
+            url: "https://news.example/news/s".into(),
+        };
+        let text = serde_json::to_string(&view).unwrap();
+        let Value::Object(object) = serde_json::from_str(&text).unwrap() else {
+            panic!("a view is an object: {text}");
+        };
+        let mut derived: Vec<&str> = ITEM_FIELDS.iter().map(String::as_str).collect();
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let positions: Vec<usize> = derived
+            .iter()
+            .map(|key| text.find(&format!("\"{key}\":")).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "in the view's order: {derived:?}");
+        derived.sort();
+        keys.sort();
+        assert_eq!(derived, keys);
     }
 }

@@ -1,26 +1,120 @@
 //! `/api/v1/news`: the JSON face of the store.
 
+use std::sync::LazyLock;
+
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::{editor_only, not_allowed, write};
 use crate::api::auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
 use crate::model::{Link, NewsItem};
 use crate::state::AppState;
 use crate::store::{Cursor, ItemKey, ListQuery, SearchTerm, Sort, Visibility};
+use crate::urls::Urls;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
 pub use crate::feeds::rfc3339;
 
+/// `/api/v1/news`: reads here, writes in [`write`] (one resource, so one set of routes).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/news")
+            .app_data(write::json_config())
+            .app_data(write::payload_config())
+            .service(
+                web::resource("")
+                    .route(web::get().to(list))
+                    .route(editor_only(web::post().to(write::create)))
+                    .default_service(not_allowed("GET, HEAD, POST")),
+            )
+            .service(
+                web::resource("/{key}")
+                    .route(web::get().to(get))
+                    .route(editor_only(web::put().to(write::replace)))
+                    .route(editor_only(web::patch().to(write::patch)))
+                    .route(editor_only(web::delete().to(write::delete)))
+                    .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
+            ),
+    );
+}
+
+/// The contract of the routes above.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list,
+        get,
+        write::create,
+        write::replace,
+        write::patch,
+        write::delete,
+    ),
+    components(schemas(
+        ItemView,
+        NewsPage,
+        Link,
+        write::ItemInput,
+        write::ItemPatch,
+        write::LinkInput,
+        write::Tag,
+    )),
+    modifiers(&PartialItems),
+)]
+pub struct NewsDoc;
+
+/// A page of items, newest first unless `sort` says otherwise.
+#[derive(Serialize, ToSchema)]
+pub struct NewsPage {
+    /// Whole items, or only the keys `fields` asked for.
+    #[schema(value_type = Vec<PartialItem>)]
+    items: Vec<()>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+    /// The number of matches, with `count=true` only.
+    #[schema(minimum = 0)]
+    total: Option<i64>,
+}
+
+/// Stands for `PartialItem` in `NewsPage`; [`PartialItems`] defines it.
+#[derive(ToSchema)]
+struct PartialItem;
+
+/// `PartialItem` is `Item` with no key required (a list with `fields` returns some keys only).
+/// Derived here from `Item`, so the two never drift.
+struct PartialItems;
+
+impl Modify for PartialItems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(item))) = components.schemas.get("Item") {
+            let mut partial = item.clone();
+            partial.required.clear();
+            partial.description = Some(
+                "An item as `fields` shaped it: the keys of `Item`, each present only if asked for \
+                 (all of them when `fields` is omitted)."
+                    .to_owned(),
+            );
+            partial.example = None;
+            components
+                .schemas
+                .insert("PartialItem".to_owned(), RefOr::T(Schema::Object(partial)));
+        }
+    }
+}
+
 /// A news item.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[schema(as = Item, example = json!({
     "id": 1,
     "slug": "working-group-two-discussed-in-reuters-article",
@@ -61,7 +155,7 @@ pub struct ItemView<'a> {
 }
 
 impl<'a> ItemView<'a> {
-    pub fn new(item: &'a NewsItem, state: &AppState) -> Self {
+    pub fn new(item: &'a NewsItem, urls: &Urls) -> Self {
         Self {
             id: item.id,
             slug: &item.slug,
@@ -75,33 +169,40 @@ impl<'a> ItemView<'a> {
             updated_at: rfc3339(item.updated_at),
             links: &item.links,
             tags: &item.tags,
-            url: state.item_page_url(&item.slug),
+            url: urls.item_page(&item.slug),
         }
     }
 }
 
 /// The exact bytes of an item's JSON representation.
-fn item_json(item: &NewsItem, state: &AppState) -> Vec<u8> {
-    serde_json::to_vec(&ItemView::new(item, state)).unwrap_or_default()
+fn item_json(item: &NewsItem, urls: &Urls) -> ApiResult<Vec<u8>> {
+    json_bytes(&ItemView::new(item, urls))
+}
+
+/// `value` as JSON. A failure is ours (a 500, logged), never an empty body: an empty 200 would
+/// carry the ETag of nothing and a client could write against it.
+fn json_bytes(value: &impl Serialize) -> ApiResult<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("serialising an item")))
 }
 
 /// The item's ETag: of the bytes `GET /api/v1/news/{id}` returns, so reads and `If-Match` on
 /// writes agree.
-pub fn item_etag(item: &NewsItem, state: &AppState) -> String {
-    etag::strong(&item_json(item, state))
+pub fn item_etag(item: &NewsItem, urls: &Urls) -> ApiResult<String> {
+    Ok(etag::strong(&item_json(item, urls)?))
 }
 
 /// An item response (GET or write) with its ETag.
 pub fn item_response(
     mut response: HttpResponseBuilder,
     item: &NewsItem,
-    state: &AppState,
-) -> HttpResponse {
-    let body = item_json(item, state);
-    response
+    urls: &Urls,
+) -> ApiResult<HttpResponse> {
+    let body = item_json(item, urls)?;
+    Ok(response
         .insert_header((header::ETAG, etag::strong(&body)))
         .content_type(header::ContentType::json())
-        .body(body)
+        .body(body))
 }
 
 /// Answers computed for an editor may show drafts: no cache may keep or share them.
@@ -112,8 +213,7 @@ fn private(response: &mut HttpResponseBuilder) {
     ]));
 }
 
-/// A page of items (whole, or the keys `fields` picked). Its contract is `NewsPage` in
-/// `crate::openapi`.
+/// A page of items (whole, or the keys `fields` picked). Its contract is [`NewsPage`].
 #[derive(Serialize)]
 struct ListBody<T: Serialize> {
     items: Vec<T>,
@@ -122,22 +222,38 @@ struct ListBody<T: Serialize> {
     total: Option<i64>,
 }
 
-/// The keys of an item on the wire, which `fields` may pick from.
-pub const ITEM_FIELDS: [&str; 13] = [
-    "id",
-    "slug",
-    "title",
-    "summary",
-    "content_markdown",
-    "content_html",
-    "status",
-    "published_at",
-    "created_at",
-    "updated_at",
-    "links",
-    "tags",
-    "url",
-];
+/// The keys of an item on the wire, in order, which `fields` may pick from and written bodies
+/// may carry (the server's own are accepted and ignored). Read off a serialised [`ItemView`], so
+/// a key added to the view needs no second list: every view field must therefore always be
+/// serialised (no `skip_serializing_if`).
+pub static ITEM_FIELDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let view = serde_json::to_string(&ItemView::default()).expect("an item view serialises");
+    keys_in_order(&view).expect("an item view is a JSON object")
+});
+
+/// The member names of a JSON object, in the order written (a `serde_json::Map` sorts them).
+fn keys_in_order(object: &str) -> serde_json::Result<Vec<String>> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(reader: D) -> Result<Self, D::Error> {
+            reader.deserialize_map(Keys(Vec::new()))
+        }
+    }
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Keys;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Keys, A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                self.0.push(key);
+            }
+            Ok(self)
+        }
+    }
+    serde_json::from_str::<Keys>(object).map(|keys| keys.0)
+}
 
 /// Longest `q` accepted, in characters, and most terms: enough for any real search, and a
 /// bound on the work one request can ask of the index.
@@ -251,7 +367,7 @@ impl ListParams {
                 "fields" => {
                     let fields = params.fields.get_or_insert_with(Vec::new);
                     for name in value.split(',').map(str::trim) {
-                        let field = ITEM_FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
+                        let field = ITEM_FIELDS.iter().find(|f| *f == name).ok_or_else(|| {
                             ApiError::invalid(
                                 "fields",
                                 format!(
@@ -260,8 +376,8 @@ impl ListParams {
                                 ),
                             )
                         })?;
-                        if !fields.contains(field) {
-                            fields.push(field);
+                        if !fields.contains(&field.as_str()) {
+                            fields.push(field.as_str());
                         }
                     }
                 }
@@ -452,7 +568,7 @@ fn pick(view: ItemView<'_>, fields: &[&str]) -> ApiResult<serde_json::Map<String
         ("status" = Option<String>, Query, pattern = "^(published|draft|scheduled)$", description = "Editors only: list drafts or scheduled items instead"),
     ),
     responses(
-        (status = 200, description = "A page of items", body = crate::openapi::NewsPage, headers(
+        (status = 200, description = "A page of items", body = NewsPage, headers(
             ("Link" = String, description = "RFC 8288 `<…>; rel=\"next\"` when another page follows"),
         )),
         (status = 400, description = "A parameter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
@@ -483,13 +599,16 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
         private(&mut response);
     }
     if let Some(next) = &page.next {
-        let url = state.url(&format!(
+        let url = state.urls.url(&format!(
             "api/v1/news?{}",
             next_query(req.query_string(), next)
         ));
         response.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
     }
-    let views = page.items.iter().map(|item| ItemView::new(item, &state));
+    let views = page
+        .items
+        .iter()
+        .map(|item| ItemView::new(item, &state.urls));
     let next_cursor = page.next.map(|c| c.encode());
     Ok(match &params.fields {
         None => response.json(ListBody {
@@ -543,7 +662,7 @@ pub async fn get(
     if editor.is_some() {
         private(&mut response);
     }
-    Ok(item_response(response, &item, &state))
+    item_response(response, &item, &state.urls)
 }
 
 /// The item `key` (id or slug) names, if `visibility` lets it through; else a 404.
@@ -562,4 +681,78 @@ pub fn normalise_tag(raw: &str) -> ApiResult<String> {
         return Err(ApiError::invalid("tag", "must not be empty"));
     }
     Ok(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    use super::*;
+
+    /// Stands for a view serde cannot write (a map with non-string keys, a failing custom
+    /// serialiser): what `item_json` must never turn into an empty 200.
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("cannot be written"))
+        }
+    }
+
+    #[test]
+    fn a_body_that_cannot_be_serialised_is_a_500_not_an_empty_200() {
+        let err = json_bytes(&Unwritable).expect_err("a failure, not empty bytes");
+        assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
+        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// Through HTTP, in process, on a seeded store of its own: the item's body is there and its
+    /// ETag is that body's.
+    #[actix_web::test]
+    async fn the_item_endpoint_answers_with_a_body_and_its_etag() {
+        use std::sync::Arc;
+
+        use actix_web::test;
+
+        use crate::clock::{Clock, ManualClock};
+        use crate::config::{DatabaseUrl, Settings};
+
+        let dir = tempfile::TempDir::new().unwrap();
+        let settings = Settings {
+            database_url: DatabaseUrl::new(format!(
+                "sqlite://{}",
+                dir.path().join("herald.db").display()
+            )),
+            seed_dir: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")),
+            ..Settings::default()
+        };
+        let base = url::Url::parse("http://news.test/").unwrap();
+        let clock: Arc<dyn Clock> =
+            Arc::new(ManualClock::new("2026-01-01T12:00:00Z".parse().unwrap()));
+        let store = crate::store::connect(settings.database_url.expose())
+            .await
+            .unwrap();
+        crate::startup::prepare_store(&store, &settings, &base, clock.as_ref())
+            .await
+            .unwrap();
+        let state = web::Data::new(AppState::new(store, base, clock));
+        let app = test::init_service(crate::startup::build_app(state)).await;
+
+        let request = test::TestRequest::get().uri("/api/v1/news/1").to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let tag = response
+            .headers()
+            .get(header::ETAG)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = test::read_body(response).await;
+        assert!(!body.is_empty(), "a 200 with an item, not an empty body");
+        assert_eq!(tag, etag::strong(&body));
+        let item: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(item["id"], 1);
+    }
 }

@@ -3,11 +3,34 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
 
-use crate::error::{ApiError, ApiResult};
+use super::read_only;
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
 
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_only("/news/{key}", item));
+}
+
+/// The contract of the route above.
+#[derive(OpenApi)]
+#[openapi(paths(item))]
+pub struct PagesDoc;
+
+/// The item's permalink: a minimal HTML page (the `url` of an item, the `link` in feeds).
+#[utoipa::path(
+    get,
+    path = "/news/{key}",
+    operation_id = "itemPage",
+    tag = "news",
+    params(("key" = String, Path, description = "The item's id or slug")),
+    responses(
+        (status = 200, description = "The item as HTML", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 404, description = "No such public item", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let item = state
@@ -18,7 +41,7 @@ pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResu
     let title = escape(&item.title);
     let date = item.published_at.format("%-d %B %Y");
     let iso = item.published_at.to_rfc3339();
-    let api = state.item_api_url(item.id);
+    let api = state.urls.item_api(item.id);
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

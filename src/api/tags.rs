@@ -2,11 +2,21 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 
+use super::read_only;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::Visibility;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_only("/api/v1/tags", list));
+}
+
+/// The contract of the route above.
+#[derive(OpenApi)]
+#[openapi(paths(list), components(schemas(TagsBody, TagView)))]
+pub struct TagsDoc;
 
 /// A tag and how many public items carry it.
 #[derive(Serialize, ToSchema)]

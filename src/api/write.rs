@@ -4,14 +4,15 @@
 use actix_web::error::JsonPayloadError;
 use actix_web::http::header::{self, EntityTag, Header, IfMatch};
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::api::news::{ItemView, item_etag, item_response};
 use crate::api::{input, news};
 use crate::auth::Editor;
 use crate::error::{ApiError, ApiResult};
 use crate::model::NewsItem;
-use crate::openapi::{ItemInput, ItemPatch};
 use crate::state::AppState;
 use crate::store::Visibility;
 
@@ -52,6 +53,105 @@ fn body_error(err: JsonPayloadError) -> ApiError {
     }
 }
 
+/// The written item, twice: POST and PUT need a `title`; a PATCH (RFC 7396 merge patch) may
+/// name any subset of the fields. One macro so the two can never disagree on the rest.
+macro_rules! item_body {
+    ($(#[$meta:meta])* $name:ident, $title:ty) => {
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        $(#[$meta])*
+        pub struct $name {
+            /// 1 to 300 characters on one line (trimmed; no control characters). The same
+            /// one-line pattern applies to link titles and tags.
+            #[schema(
+                nullable = false,
+                min_length = 1,
+                max_length = 300,
+                pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+            )]
+            pub title: $title,
+            /// Lower-case ASCII letters, digits and hyphens, with at least one letter; unique.
+            /// Derived from the title when omitted (and kept on edits).
+            #[schema(
+                pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+                max_length = 80
+            )]
+            pub slug: Option<String>,
+            #[schema(max_length = 2000)]
+            pub summary: Option<String>,
+            /// Markdown, at most 1 MiB.
+            pub content_markdown: Option<String>,
+            /// RFC 3339, written in the years 1500 to 2500; defaults to now on create and to the
+            /// current value on edits. A future time schedules the item.
+            #[schema(format = DateTime, pattern = "^(1[5-9][0-9]{2}|2[0-4][0-9]{2}|2500)-")]
+            pub published_at: Option<String>,
+            /// `published` (default) or `draft`.
+            #[schema(pattern = "^(published|draft)$")]
+            pub status: Option<String>,
+            /// Omitted: the links of the Markdown body, in order.
+            #[schema(max_items = 100)]
+            pub links: Option<Vec<LinkInput>>,
+            /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
+            #[schema(inline = false, max_items = 100)]
+            pub tags: Option<Vec<Tag>>,
+            #[schema(read_only)]
+            pub id: Option<i64>,
+            #[schema(read_only)]
+            pub content_html: Option<String>,
+            #[schema(read_only)]
+            pub created_at: Option<String>,
+            #[schema(read_only)]
+            pub updated_at: Option<String>,
+            #[schema(read_only)]
+            pub url: Option<String>,
+        }
+    };
+}
+
+item_body!(
+    /// The body of POST and PUT. Any other field is a 422. The read-only fields of an item are
+    /// accepted and ignored, so a client may send back what it read.
+    #[schema(example = json!({
+        "title": "Working Group Two discussed in Reuters article",
+        "content_markdown": "Working Group Two was discussed by Reuters in an article by Telenor and telco disruption.\n\n[Reuters article](https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA)",
+        "published_at": "2018-03-01T00:00:00Z",
+        "tags": ["press"]
+    }))]
+    ItemInput,
+    String
+);
+
+item_body!(
+    /// The body of PATCH, an RFC 7396 merge patch: the fields to change; `null` removes a field
+    /// so its default applies (a `title` cannot be removed).
+    #[schema(example = json!({"summary": "Reuters on Working Group Two", "tags": ["press"]}))]
+    ItemPatch,
+    Option<String>
+);
+
+/// A tag as written: trimmed and lower-cased when stored.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$", example = "press")]
+pub struct Tag(String);
+
+/// A link as written: a title and an absolute http(s) URL with a host name.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Reuters article"
+    )]
+    pub title: String,
+    #[schema(
+        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$",
+        example = "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"
+    )]
+    pub url: String,
+}
+
 /// `POST /api/v1/news` → 201, `Location` and the stored item.
 #[utoipa::path(
     post,
@@ -73,13 +173,13 @@ pub async fn create(
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let item = input::parse_item(&body, None, now, &state.public_url)?;
+    let item = input::parse_item(&body, None, now, state.urls.base())?;
     let (stored, _change) = state.store.create(&item, now).await?;
     state.items_changed(stored.tags.iter().map(String::as_str));
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, state.item_api_url(stored.id)));
-    Ok(item_response(response, &stored, &state))
+    response.insert_header((header::LOCATION, state.urls.item_api(stored.id)));
+    item_response(response, &stored, &state.urls)
 }
 
 /// `PUT /api/v1/news/{key}`: the body is the whole new item.
@@ -168,7 +268,7 @@ async fn update(
                 &merged
             }
         };
-        let item = input::parse_item(doc, Some(&current), now, &state.public_url)?;
+        let item = input::parse_item(doc, Some(&current), now, state.urls.base())?;
         let (stored, _change) = state
             .store
             .replace(current.id, &item, Some(&current), now)
@@ -188,7 +288,7 @@ async fn update(
         Update::MergePatch => "news item patched",
     };
     tracing::info!(editor = %editor.name, id = stored.id, "{action}");
-    Ok(item_response(HttpResponse::Ok(), &stored, state))
+    item_response(HttpResponse::Ok(), &stored, &state.urls)
 }
 
 /// `DELETE /api/v1/news/{key}` → 204; the item is gone from the API and every feed.
@@ -233,7 +333,7 @@ async fn edit<T>(
     for _ in 0..ATTEMPTS {
         let current = news::fetch(state, key, Visibility::All).await?;
         if let Some(condition) = &pinned
-            && !if_match(condition, &item_etag(&current, state))
+            && !if_match(condition, &item_etag(&current, &state.urls)?)
         {
             return Err(ApiError::PreconditionFailed);
         }

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::Format;
 use crate::http_cache::{Representation, Validity, local_header, moved_on};
-use crate::state::AppState;
+use crate::revision::Revision;
 use crate::store::ListQuery;
 
 /// How many distinct feeds stay rendered at once.
@@ -133,10 +133,13 @@ impl FeedCache {
     }
 
     /// Answers with `respond(representation, cache_control)` from the cached representation
-    /// for `key`, rendering it with `render` when missing or stale.
+    /// for `key`, rendering it with `render` when missing or stale at the content `revision` and
+    /// `now`. `cache_control` is what every answer carries.
     pub async fn serve<F, Fut, R>(
         &self,
-        state: &AppState,
+        revision: &Revision,
+        now: DateTime<Utc>,
+        cache_control: &HeaderValue,
         key: &FeedKey,
         render: F,
         respond: impl FnOnce(&Representation, &HeaderValue) -> R,
@@ -145,13 +148,12 @@ impl FeedCache {
         F: FnOnce(DateTime<Utc>) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::error::ApiError>>,
     {
-        let revision = state.revision();
-        let now = state.clock.now();
+        let current = revision.get();
         let mut respond = Some(respond);
         let hit = LOCAL.with(|local| {
             let local = local.borrow();
             let entry = local.get(&self.id)?.get(key)?;
-            if entry.validity.holds(revision, now) {
+            if entry.validity.holds(current, now) {
                 respond.take().map(|f| f(&entry.rep, &entry.cache_control))
             } else {
                 None
@@ -161,36 +163,34 @@ impl FeedCache {
             return Ok(answer);
         }
         let (rep, validity) = self
-            .get_or_render(state, key, revision, now, render)
+            .get_or_render(revision, current, now, key, render)
             .await?;
-        let cache_control = state.cache.public();
         self.keep_local(key, &rep, cache_control, validity);
         let respond = respond.expect("only a hit takes it");
         Ok(respond(&rep, cache_control))
     }
 
     /// The cached representation for `key` and until when it holds, rendering it with `render`
-    /// when missing or stale at `revision` and `now` (what the caller last read).
+    /// when missing or stale at `current` (what the caller last read of `revision`) and `now`.
     async fn get_or_render<F, Fut>(
         &self,
-        state: &AppState,
-        key: &FeedKey,
-        revision: u64,
+        revision: &Revision,
+        current: u64,
         now: DateTime<Utc>,
+        key: &FeedKey,
         render: F,
     ) -> Result<(Arc<Representation>, Validity), crate::error::ApiError>
     where
         F: FnOnce(DateTime<Utc>) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::error::ApiError>>,
     {
-        if let Some(hit) = self.lookup(key, revision, now) {
+        if let Some(hit) = self.lookup(key, current, now) {
             return Ok(hit);
         }
         let _rendering = self.render.lock().await;
-        // Read the revision before the store: a write landing mid-render leaves this entry
-        // already stale rather than wrongly fresh.
-        let revision = state.revision();
-        let now = state.clock.now();
+        // Read the revision again, before the store: a write landing mid-render leaves this
+        // entry already stale rather than wrongly fresh.
+        let revision = revision.get();
         if let Some(hit) = self.lookup(key, revision, now) {
             return Ok(hit);
         }

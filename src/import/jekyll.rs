@@ -98,7 +98,7 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
             };
             let published_at = parse_date(date.trim())
                 .ok_or_else(|| error(i + 1, format!("unreadable date `{}`", date.trim())))?;
-            if let Some(why) = crate::model::unsupported_year(published_at.year()) {
+            if let Some(why) = crate::schema::unsupported_year(published_at.year()) {
                 return Err(error(i + 1, format!("the date `{}` {why}", date.trim())));
             }
             current = Some(PageItem {

@@ -7,79 +7,65 @@
 //! ```
 //!
 //! `key` (the item's stable id in its source) makes re-imports update in place; `title`,
-//! `published_at` and `content_markdown` are required, the rest optional. Without `links`, the
-//! body's links are used, as for Jekyll pages.
+//! `published_at` and `content_markdown` are required, the rest optional. Every field follows
+//! the item schema ([`crate::schema`]) exactly as in the API: the same limits, defaults and
+//! derived links. A line's own syntax is only `key` and a `published_at` that may be a plain
+//! date.
 
 use std::io::BufRead;
 
-use chrono::Datelike;
-
-use serde::Deserialize;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::{Map, Value};
 use url::Url;
 
-use crate::markdown;
-use crate::model::{ItemDraft, Link, Status, slugify};
-use crate::store::{SourcedItem, WriteItem};
+use crate::error::FieldError;
+use crate::schema::{self, Syntax};
+use crate::store::SourcedItem;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    key: String,
-    title: String,
-    published_at: String,
-    content_markdown: String,
-    #[serde(default)]
-    summary: Option<String>,
-    #[serde(default)]
-    slug: Option<String>,
-    #[serde(default)]
-    status: Option<Status>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    links: Option<Vec<Link>>,
+/// A line's spelling of an item: `key` beside the schema's fields; `title`, `published_at` and
+/// `content_markdown` required; dates in RFC 3339 or as a calendar day (midnight UTC).
+pub const SYNTAX: Syntax = Syntax {
+    required: &["title", "published_at", "content_markdown"],
+    read_date,
+    date_rule: "must be an RFC 3339 date-time or a date (YYYY-MM-DD)",
+    also_accepts: |member| member == "key",
+};
+
+/// RFC 3339 with its offset as written, else any date a Jekyll page may carry (midnight UTC).
+fn read_date(text: &str) -> Option<DateTime<FixedOffset>> {
+    schema::read_rfc3339(text).or_else(|| super::jekyll::parse_date(text).map(|t| t.fixed_offset()))
 }
 
-/// One line as an item; `Ok(None)` for a blank line.
-pub fn parse_line(line: &str, base: &Url) -> anyhow::Result<Option<SourcedItem>> {
+/// One line as an item; `Ok(None)` for a blank line. `now` is the default publication date the
+/// schema needs, although a line must give its own.
+pub fn parse_line(
+    line: &str,
+    base: &Url,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<SourcedItem>> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let line: Line = serde_json::from_str(line)?;
-    anyhow::ensure!(!line.key.trim().is_empty(), "`key` must not be empty");
-    anyhow::ensure!(!line.title.trim().is_empty(), "`title` must not be empty");
-    let published_at = super::jekyll::parse_date(line.published_at.trim()).ok_or_else(|| {
-        anyhow::anyhow!(
-            "`published_at` must be RFC 3339 or YYYY-MM-DD, not `{}`",
-            line.published_at
-        )
-    })?;
-    if let Some(why) = crate::model::unsupported_year(published_at.year()) {
-        anyhow::bail!("`published_at` {why}, not `{}`", line.published_at);
-    }
-    let mut tags: Vec<String> = Vec::with_capacity(line.tags.len());
-    for tag in line.tags {
-        let tag = tag.trim().to_lowercase();
-        if !tag.is_empty() && !tags.contains(&tag) {
-            tags.push(tag);
+    let doc: Map<String, Value> = serde_json::from_str(line)?;
+    let key = match doc.get("key") {
+        Some(Value::String(key)) if !key.trim().is_empty() => Ok(key),
+        None | Some(Value::Null) => Err(FieldError::new("key", "is required")),
+        Some(_) => Err(FieldError::new("key", "must be a non-empty string")),
+    };
+    match (key, schema::parse(&doc, &SYNTAX, None, now, base)) {
+        (Ok(key), Ok(item)) => Ok(Some(SourcedItem {
+            source_key: format!("jsonl:{key}"),
+            item,
+        })),
+        (key, item) => {
+            let errors: Vec<FieldError> = key
+                .err()
+                .into_iter()
+                .chain(item.err().into_iter().flatten())
+                .collect();
+            anyhow::bail!("{}", schema::describe(&errors))
         }
     }
-    let draft = ItemDraft {
-        slug: slugify(line.slug.as_deref().unwrap_or(&line.title)),
-        links: line
-            .links
-            .unwrap_or_else(|| markdown::links(&line.content_markdown)),
-        title: line.title.trim().to_owned(),
-        summary: line.summary.filter(|s| !s.trim().is_empty()),
-        content_markdown: line.content_markdown,
-        status: line.status.unwrap_or(Status::Published),
-        published_at: crate::model::whole_seconds(published_at),
-        tags,
-    };
-    Ok(Some(SourcedItem {
-        source_key: format!("jsonl:{}", line.key),
-        item: WriteItem::render(draft, base),
-    }))
 }
 
 /// Reads up to `max` items from `reader`, counting lines in `line_no` and bytes in `bytes`.
@@ -88,6 +74,7 @@ pub fn read_batch(
     reader: &mut impl BufRead,
     max: usize,
     base: &Url,
+    now: DateTime<Utc>,
     line_no: &mut usize,
     bytes: &mut u64,
 ) -> anyhow::Result<Vec<SourcedItem>> {
@@ -101,7 +88,7 @@ pub fn read_batch(
         }
         *line_no += 1;
         *bytes += n as u64;
-        match parse_line(&line, base) {
+        match parse_line(&line, base, now) {
             Ok(Some(item)) => batch.push(item),
             Ok(None) => {}
             Err(e) => anyhow::bail!("line {line_no}: {e:#}"),
@@ -113,9 +100,14 @@ pub fn read_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
 
     fn base() -> Url {
         Url::parse("https://news.example/").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-01-01T12:00:00Z".parse().unwrap()
     }
 
     #[test]
@@ -123,22 +115,24 @@ mod tests {
         let item = parse_line(
             r#"{"key":"a1","title":"Hello","published_at":"2020-05-01","content_markdown":"Hi [x](https://x.example/)","tags":["Press"," press ","Launch"],"links":[]}"#,
             &base(),
+            now(),
         )
         .unwrap()
         .unwrap();
         assert_eq!(item.source_key, "jsonl:a1");
         assert_eq!(item.item.draft.slug, "hello");
-        assert_eq!(item.item.draft.tags, ["press", "launch"]);
+        assert_eq!(item.item.draft.tags, ["launch", "press"]);
         assert!(item.item.draft.links.is_empty());
         let minimal = parse_line(
             r#"{"key":"a2","title":"T","published_at":"2020-05-01T10:00:00Z","content_markdown":"See [x](https://x.example/)"}"#,
             &base(),
+            now(),
         )
         .unwrap()
         .unwrap();
         assert_eq!(minimal.item.draft.links.len(), 1);
         assert_eq!(minimal.item.draft.status, Status::Published);
-        assert!(parse_line("  \n", &base()).unwrap().is_none());
+        assert!(parse_line("  \n", &base(), now()).unwrap().is_none());
     }
 
     #[test]
@@ -150,7 +144,20 @@ mod tests {
             r#"{"key":"a","title":"T","published_at":"2020-01-01","content_markdown":"","extra":1}"#,
             r#"{"key":"a","title":"T","published_at":"9999-01-01","content_markdown":""}"#,
         ] {
-            assert!(parse_line(bad, &base()).is_err(), "{bad}");
+            assert!(parse_line(bad, &base(), now()).is_err(), "{bad}");
         }
+        let err = parse_line(
+            r#"{"title":"","published_at":"soon","links":[{"title":"x","url":"javascript:alert(1)"}],"id":1}"#,
+            &base(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`key` is required; `id` is not a field of a news item; `title` must be 1 to 300 \
+             characters on one line; `content_markdown` is required; `published_at` must be an \
+             RFC 3339 date-time or a date (YYYY-MM-DD); `links[0].url` must be an absolute \
+             http or https URL with a host name"
+        );
     }
 }

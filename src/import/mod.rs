@@ -9,47 +9,69 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use url::Url;
 
-use crate::markdown;
-use crate::model::{ItemDraft, Status, slugify};
-use crate::store::{DynStore, ImportReport, SourcedItem, WriteItem};
+use crate::schema::{self, Syntax};
+use crate::store::{DynStore, ImportReport, SourcedItem};
 
-/// Turns a Jekyll news page into items. `source` names the page (its file stem) in source keys.
+/// A page item's fields as the schema reads them: the page gives a title, a date (already read
+/// from any of the page's spellings) and a body, nothing else.
+const JEKYLL_SYNTAX: Syntax = Syntax {
+    required: &["title", "published_at", "content_markdown"],
+    read_date: schema::read_rfc3339,
+    date_rule: schema::RFC3339_RULE,
+    also_accepts: |_| false,
+};
+
+/// Turns a Jekyll news page into items. `source` names the page (its file stem) in source keys
+/// and errors. An item the schema refuses fails the whole page, naming each broken item by its
+/// line and title.
 pub fn from_jekyll(text: &str, source: &str, base: &Url) -> anyhow::Result<Vec<SourcedItem>> {
     let page = jekyll::parse(text).with_context(|| format!("cannot read `{source}`"))?;
     let mut seen: HashMap<String, usize> = HashMap::new();
-    Ok(page
-        .items
-        .into_iter()
-        .map(|item| {
-            let slug = slugify(&item.title);
-            // Title and date identify an item on the page; a twin on the same day gets a suffix.
-            let mut key = format!(
-                "jekyll:{source}#{}/{slug}",
-                item.published_at.format("%Y-%m-%d")
-            );
-            let twins = seen.entry(key.clone()).or_insert(0);
-            *twins += 1;
-            if *twins > 1 {
-                key = format!("{key}-{twins}");
+    let mut items = Vec::with_capacity(page.items.len());
+    let mut broken = Vec::new();
+    for entry in page.items {
+        let doc = json!({
+            "title": entry.title,
+            "published_at": crate::feeds::rfc3339(entry.published_at),
+            "content_markdown": entry.body,
+        });
+        let doc = doc.as_object().expect("a JSON object");
+        // Every page item is given a date, so `now` is never its default.
+        let item = match schema::parse(doc, &JEKYLL_SYNTAX, None, entry.published_at, base) {
+            Ok(item) => item,
+            Err(errors) => {
+                let title: String = entry.title.chars().take(60).collect();
+                broken.push(format!(
+                    "the item at line {} (`{title}`): {}",
+                    entry.line,
+                    schema::describe(&errors)
+                ));
+                continue;
             }
-            let draft = ItemDraft {
-                slug,
-                links: markdown::links(&item.body),
-                title: item.title,
-                summary: None,
-                content_markdown: item.body,
-                status: Status::Published,
-                published_at: crate::model::whole_seconds(item.published_at),
-                tags: Vec::new(),
-            };
-            SourcedItem {
-                source_key: key,
-                item: WriteItem::render(draft, base),
-            }
-        })
-        .collect())
+        };
+        // Title and date identify an item on the page; a twin on the same day gets a suffix.
+        let mut key = format!(
+            "jekyll:{source}#{}/{}",
+            item.draft.published_at.format("%Y-%m-%d"),
+            item.draft.slug
+        );
+        let twins = seen.entry(key.clone()).or_insert(0);
+        *twins += 1;
+        if *twins > 1 {
+            key = format!("{key}-{twins}");
+        }
+        items.push(SourcedItem {
+            source_key: key,
+            item,
+        });
+    }
+    if !broken.is_empty() {
+        anyhow::bail!("cannot import `{source}`: {}", broken.join("; "));
+    }
+    Ok(items)
 }
 
 /// The Markdown pages at `path`: the file itself, or every `*.md` file directly inside it.
@@ -103,8 +125,14 @@ pub async fn import_jsonl(
         let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         let (mut line, mut bytes) = (0, 0);
         loop {
-            let batch =
-                jsonl::read_batch(&mut reader, BULK_BATCH, &base_owned, &mut line, &mut bytes);
+            let batch = jsonl::read_batch(
+                &mut reader,
+                BULK_BATCH,
+                &base_owned,
+                now,
+                &mut line,
+                &mut bytes,
+            );
             let done = matches!(&batch, Ok(b) if b.is_empty()) || batch.is_err();
             if tx.blocking_send(batch.map(|b| (b, bytes))).is_err() || done {
                 return;

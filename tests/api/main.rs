@@ -5,6 +5,7 @@ mod conformance;
 mod cors;
 mod feeds;
 mod helpers;
+mod import;
 mod openapi;
 mod read;
 mod search;

@@ -4,30 +4,16 @@ use std::collections::HashSet;
 
 use actix_web::test;
 use herald::startup::build_app;
-use herald::store::SourcedItem;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, assert_problem, generated_page, in_process_state, spawn_app};
 
+/// Imports a generated Jekyll page named `prefix` as `herald import` would.
 async fn import_generated(app: &TestApp, n: usize, prefix: &str) {
-    let items: Vec<SourcedItem> =
-        herald::import::from_jekyll(&generated_page(n, prefix), prefix, &app.base).unwrap();
-    app.state
-        .store
-        .import(&items, app.clock_now())
-        .await
-        .unwrap();
-}
-
-trait ClockNow {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl ClockNow for TestApp {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use herald::clock::Clock;
-        self.clock.now()
-    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let page = dir.path().join(format!("{prefix}.md"));
+    std::fs::write(&page, generated_page(n, prefix)).unwrap();
+    app.import(&page).await;
 }
 
 /// Follows `Link: rel="next"` from `first` to the end, checking it agrees with `next_cursor`.

@@ -155,3 +155,29 @@ async fn an_empty_store_without_seed_serves_an_empty_list() {
     assert_eq!(body["items"], serde_json::json!([]));
     assert_eq!(body["next_cursor"], Value::Null);
 }
+
+/// Test servers start from a template database seeded once (see `helpers::provision`); what
+/// they serve must be what a fresh start seeds, links rendered against their own URL included.
+#[tokio::test]
+async fn the_seeded_template_serves_what_a_fresh_start_seeds() {
+    let templated = spawn_app().await;
+    // A seed folder other than the project's has no template.
+    let seed = tempfile::TempDir::new().unwrap();
+    std::fs::copy(seed_dir().join("news.md"), seed.path().join("news.md")).unwrap();
+    let fresh = spawn_with(
+        Arc::new(tempfile::TempDir::new().unwrap()),
+        Some(seed.path().to_owned()),
+    )
+    .await;
+    let served = |app: &crate::helpers::TestApp, body: Value| {
+        body.to_string()
+            .replace(app.base.as_str(), "http://herald.test/")
+    };
+    for path in ["/api/v1/news?limit=100", "/api/v1/tags"] {
+        assert_eq!(
+            served(&templated, templated.get_json(path).await),
+            served(&fresh, fresh.get_json(path).await),
+            "{path}"
+        );
+    }
+}

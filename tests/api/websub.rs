@@ -132,6 +132,7 @@ async fn publish_returns_at_once_and_the_hub_gets_every_feed_url() {
         "http://news.test/feed.atom".to_owned(),
     ];
     let done = Publisher::new(hub.url.clone())
+        .unwrap()
         .publish(feeds.clone())
         .unwrap();
 
@@ -160,7 +161,7 @@ async fn publish_returns_at_once_and_the_hub_gets_every_feed_url() {
 async fn failed_pings_are_retried_until_the_hub_accepts() {
     let mut hub = FakeHub::start(2, true);
     let feed = "http://news.test/feed.rss".to_owned();
-    quick(Publisher::new(hub.url.clone()), 5)
+    quick(Publisher::new(hub.url.clone()).unwrap(), 5)
         .publish(vec![feed.clone()])
         .unwrap()
         .await
@@ -173,7 +174,7 @@ async fn failed_pings_are_retried_until_the_hub_accepts() {
 #[tokio::test]
 async fn a_hub_that_keeps_failing_is_given_up_after_the_attempts() {
     let mut hub = FakeHub::start(usize::MAX, true);
-    quick(Publisher::new(hub.url.clone()), 3)
+    quick(Publisher::new(hub.url.clone()).unwrap(), 3)
         .publish(vec!["http://news.test/feed.atom".to_owned()])
         .unwrap()
         .await
@@ -184,7 +185,7 @@ async fn a_hub_that_keeps_failing_is_given_up_after_the_attempts() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = Url::parse(&format!("http://{}/hub", closed.local_addr().unwrap())).unwrap();
     drop(closed);
-    quick(Publisher::new(url), 2)
+    quick(Publisher::new(url).unwrap(), 2)
         .publish(vec!["http://news.test/feed.atom".to_owned()])
         .unwrap()
         .await
@@ -196,8 +197,10 @@ async fn the_configured_hub_hears_about_every_feed() {
     let mut hub = FakeHub::start(0, true);
     let url = hub.url.clone();
     let app = spawn_adjusted(|s| s.websub_hub = Some(url)).await;
-    websub::notify(&app.state, websub::feed_urls(&app.state))
-        .expect("a hub is configured")
+    let hub_client = app.state.websub.as_ref().expect("a hub is configured");
+    hub_client
+        .publish(websub::feed_urls(&app.state.urls))
+        .expect("a runtime runs the pings")
         .await
         .unwrap();
     let mut got: Vec<String> = hub
@@ -223,12 +226,12 @@ async fn the_configured_hub_hears_about_every_feed() {
     assert_eq!(got, want);
 
     let without = spawn_app().await;
-    assert!(websub::notify(&without.state, websub::feed_urls(&without.state)).is_none());
+    assert!(without.state.websub.is_none());
 }
 
 #[test]
 fn outside_a_runtime_nothing_is_sent_and_nothing_panics() {
-    let publisher = Publisher::new(Url::parse("http://127.0.0.1:9/hub").unwrap());
+    let publisher = Publisher::new(Url::parse("http://127.0.0.1:9/hub").unwrap()).unwrap();
     assert!(
         publisher
             .publish(vec!["http://news.test/feed.rss".into()])
