@@ -8,6 +8,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod etag;
+pub mod events;
 pub mod feeds;
 pub mod http_cache;
 pub mod import;

@@ -15,7 +15,7 @@ use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
-use crate::{access_log, api, http_cache, import, markdown, openapi};
+use crate::{access_log, api, events, http_cache, import, markdown, openapi};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -57,6 +57,16 @@ impl Application {
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age),
         );
+        // Changes committed from here on (by this process or any other) reach the caches and
+        // the hub; the seed import above is already part of what is served.
+        state.events.start_after(state.store.revision().await?);
+        // Before serving: the store's first call only marks where going live is counted from,
+        // and items that went live while no server ran are announced now.
+        state
+            .events
+            .publish_due(&state.store, state.clock.now())
+            .await?;
+        events::watch(&state.events, state.store.clone(), state.clock.clone());
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
         if let Some(workers) = settings.workers {

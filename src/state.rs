@@ -8,9 +8,11 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::FeedSettings;
 use crate::cors::CorsOrigins;
+use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::feeds::cache::FeedCache;
 use crate::http_cache::{CachePolicy, JsonCaching};
 use crate::revision::Revision;
+use crate::store::Change;
 use crate::store::DynStore;
 use crate::urls::Urls;
 use crate::websub::{self, Publisher};
@@ -35,6 +37,8 @@ pub struct AppState {
     pub feeds: FeedCache,
     /// What the caching middleware of JSON responses needs; registered as its own app data.
     pub json_caching: web::Data<JsonCaching>,
+    /// Where committed changes are announced; the revision and WebSub listen.
+    pub events: Arc<Events>,
 }
 
 impl AppState {
@@ -42,6 +46,8 @@ impl AppState {
         let revision = Revision::default();
         let cache = CachePolicy::default();
         let json_caching = json_caching(&store, &clock, &revision, &cache);
+        let events = Arc::new(Events::default());
+        events.subscribe(Arc::new(RevisionSubscriber(revision.clone())));
         Self {
             store,
             urls: Urls::new(public_url),
@@ -53,6 +59,7 @@ impl AppState {
             cache,
             feeds: FeedCache::default(),
             json_caching,
+            events,
         }
     }
 
@@ -64,6 +71,12 @@ impl AppState {
 
     /// Pings this hub after content changes.
     pub fn with_websub(mut self, publisher: Option<Publisher>) -> Self {
+        if let Some(publisher) = &publisher {
+            self.events.subscribe(Arc::new(WebSubSubscriber {
+                publisher: publisher.clone(),
+                urls: self.urls.clone(),
+            }));
+        }
         self.websub = publisher;
         self
     }
@@ -77,18 +90,18 @@ impl AppState {
         self
     }
 
-    /// Call after every committed change to items that is not one item's write (an import).
-    pub fn content_changed(&self) {
-        self.items_changed([]);
+    /// Announces a write this process committed: caches refresh, and the hub hears of the
+    /// main feeds and the feeds of the item's tags (before and after), in the background.
+    pub fn changed(&self, change: &Change) {
+        self.events.publish(std::slice::from_ref(change));
     }
 
-    /// Call after a committed write to items carrying `tags` (before and after the write):
-    /// caches refresh, and the hub hears of the main feeds and those tags' feeds, in the
-    /// background.
-    pub fn items_changed<'a>(&self, tags: impl IntoIterator<Item = &'a str>) {
+    /// Refreshes caches and pings the hub for the main feeds without waiting for the change
+    /// log: after content changed in a way no item change records (tests' fixtures).
+    pub fn content_changed(&self) {
         self.revision.bump();
         if let Some(publisher) = &self.websub {
-            publisher.publish(websub::feed_urls_with_tags(&self.urls, tags));
+            publisher.publish(websub::feed_urls(&self.urls));
         }
     }
 

@@ -174,8 +174,8 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let item = input::parse_item(&body, None, now, state.urls.base())?;
-    let (stored, _change) = state.store.create(&item, now).await?;
-    state.items_changed(stored.tags.iter().map(String::as_str));
+    let (stored, change) = state.store.create(&item, now).await?;
+    state.changed(&change);
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, state.urls.item_api(stored.id)));
@@ -256,7 +256,7 @@ async fn update(
     body: &Value,
     how: Update,
 ) -> ApiResult<HttpResponse> {
-    let (stored, old_tags) = edit(state, req, key, async |current| {
+    let (stored, change) = edit(state, req, key, async |current| {
         let now = state.clock.now();
         let merged;
         let doc = match how {
@@ -269,20 +269,15 @@ async fn update(
             }
         };
         let item = input::parse_item(doc, Some(&current), now, state.urls.base())?;
-        let (stored, _change) = state
+        Ok(state
             .store
             .replace(current.id, &item, Some(&current), now)
-            .await?;
-        Ok((stored, current.tags))
+            .await?)
     })
     .await?;
-    // A tag removed by the edit changes that tag's feed as much as one added.
-    state.items_changed(
-        old_tags
-            .iter()
-            .chain(stored.tags.iter())
-            .map(String::as_str),
-    );
+    // The change names the tags before and after: a tag removed by the edit changes that
+    // tag's feed as much as one added.
+    state.changed(&change);
     let action = match how {
         Update::Replace => "news item replaced",
         Update::MergePatch => "news item patched",
@@ -309,14 +304,13 @@ pub async fn delete(
     editor: Editor,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let (id, tags) = edit(&state, &req, &key, async |current| {
+    let change = edit(&state, &req, &key, async |current| {
         let now = state.clock.now();
-        state.store.delete(current.id, Some(&current), now).await?;
-        Ok((current.id, current.tags))
+        Ok(state.store.delete(current.id, Some(&current), now).await?)
     })
     .await?;
-    state.items_changed(tags.iter().map(String::as_str));
-    tracing::info!(editor = %editor.name, id, "news item deleted");
+    state.changed(&change);
+    tracing::info!(editor = %editor.name, id = change.item_id, "news item deleted");
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -297,3 +297,50 @@ async fn feeds_advertise_the_hub_and_an_http_write_pings_it() {
         "{tag_feed}"
     );
 }
+
+#[tokio::test]
+async fn a_scheduled_item_going_live_pings_the_hub_once() {
+    let mut hub = FakeHub::start(0, true);
+    let hub_url = hub.url.clone();
+    let app = spawn_adjusted(|s| s.websub_hub = Some(hub_url.clone())).await;
+    let token = app.token().await;
+    let due = crate::helpers::test_now() + chrono::Duration::hours(1);
+    let response = app
+        .authed(reqwest::Method::POST, "/api/v1/news", &token)
+        .json(&serde_json::json!({
+            "title": "Later",
+            "tags": ["Embargo"],
+            "published_at": due.to_rfc3339(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // The write itself pings the main feeds and the tag's (6 feeds).
+    for _ in 0..6 {
+        hub.next().await;
+    }
+
+    app.clock.set(due);
+    let mut got: Vec<String> = Vec::new();
+    for _ in 0..6 {
+        got.push(hub.next().await.feed_url().to_owned());
+    }
+    got.sort();
+    let mut want: Vec<String> = [
+        "feed.atom",
+        "feed.json",
+        "feed.rss",
+        "tags/embargo/feed.atom",
+        "tags/embargo/feed.json",
+        "tags/embargo/feed.rss",
+    ]
+    .iter()
+    .map(|p| app.url(p))
+    .collect();
+    want.sort();
+    assert_eq!(got, want, "going live is announced like a write");
+    // Several watches later, nothing more: the change was recorded once.
+    tokio::time::sleep(4 * herald::events::WATCH_EVERY).await;
+    assert!(hub.drain().is_empty(), "announced once");
+}

@@ -1,0 +1,214 @@
+//! One change event for every write. Each committed write (API, import, a scheduled item going
+//! live) is recorded in the store's change log in its own transaction (see
+//! `store::ChangeLog`); this module hands those changes to the subscribers that react to them:
+//! the content revision caches key on, WebSub pings, and later webhooks and metrics.
+//!
+//! A change made by this process is dispatched as soon as its write commits. Changes made by
+//! another process on the same store (`herald import`, another server) are picked up by a
+//! watcher that reads the log a few times a second, so nothing waits for a cache's recheck.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::revision::Revision;
+use crate::store::{Change, DynStore, StoreResult};
+use crate::urls::Urls;
+use crate::websub::{self, Publisher};
+
+/// Who made a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// This process committed it.
+    Local,
+    /// Another process on the same store did (seen in the change log).
+    Elsewhere,
+}
+
+/// Reacts to committed changes. Called once per change per process, in log order for changes
+/// from elsewhere; must return quickly (spawn anything slow).
+pub trait Subscriber: Send + Sync {
+    fn changed(&self, change: &Change, origin: Origin);
+}
+
+/// How often the watcher reads the change log: a write by another process reaches this one's
+/// caches within this time.
+pub const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// Changes read from the log per query while catching up.
+const BATCH: u32 = 1000;
+
+#[derive(Default)]
+struct Seen {
+    /// Every change up to here has been dispatched.
+    through: i64,
+    /// Local changes above `through`, already dispatched when their write committed.
+    local: BTreeSet<i64>,
+    /// Counts dispatches, so a next due time read before a change is known to be stale.
+    generation: u64,
+    /// When the next scheduled item goes live, as read at a generation.
+    next_due: Option<(u64, Option<DateTime<Utc>>)>,
+}
+
+impl Seen {
+    /// The next due time, if it was read since the last change.
+    fn next_due(&self) -> Option<Option<DateTime<Utc>>> {
+        self.next_due
+            .filter(|(generation, _)| *generation == self.generation)
+            .map(|(_, next)| next)
+    }
+}
+
+#[derive(Default)]
+pub struct Events {
+    subscribers: RwLock<Vec<Arc<dyn Subscriber>>>,
+    seen: Mutex<Seen>,
+}
+
+impl Events {
+    pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
+        self.subscribers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(subscriber);
+    }
+
+    /// Starts dispatching after the change log's position `through`: what happened before this
+    /// process started is not replayed.
+    pub fn start_after(&self, through: i64) {
+        let mut seen = self.lock();
+        seen.through = seen.through.max(through);
+    }
+
+    /// Announces changes this process just committed.
+    pub fn publish(&self, changes: &[Change]) {
+        let mut seen = self.lock();
+        for change in changes {
+            if change.seq > seen.through && seen.local.insert(change.seq) {
+                self.dispatch(change, Origin::Local);
+            }
+        }
+        // A write may have scheduled an item sooner than the one known.
+        seen.generation += 1;
+    }
+
+    fn dispatch(&self, change: &Change, origin: Origin) {
+        let subscribers = self.subscribers.read().unwrap_or_else(|e| e.into_inner());
+        for subscriber in subscribers.iter() {
+            subscriber.changed(change, origin);
+        }
+    }
+
+    /// Dispatches every change in the log this process has not seen yet.
+    pub async fn catch_up(&self, store: &DynStore) -> StoreResult<()> {
+        let latest = store.revision().await?;
+        loop {
+            let through = self.lock().through;
+            if latest <= through {
+                return Ok(());
+            }
+            let batch = store.changes_after(through, BATCH).await?;
+            let mut seen = self.lock();
+            seen.generation += 1;
+            for change in &batch {
+                // Another caller may have dispatched this batch meanwhile.
+                if change.seq <= seen.through {
+                    continue;
+                }
+                if !seen.local.remove(&change.seq) {
+                    self.dispatch(change, Origin::Elsewhere);
+                }
+                seen.through = change.seq;
+            }
+            let through = seen.through;
+            seen.local.retain(|&seq| seq > through);
+            if batch.len() < BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Records and announces the scheduled items whose time has come, when one has. The store
+    /// records each once, whichever process asks first; the next due time is read again only
+    /// after a change, so an idle store costs one query per watch.
+    pub async fn publish_due(&self, store: &DynStore, now: DateTime<Utc>) -> StoreResult<()> {
+        let known = self.lock().next_due();
+        // Unknown (at start, or after a change): ask the store, which also catches up on items
+        // that went live while no server ran.
+        if known.is_none_or(|next| next.is_some_and(|t| t <= now)) {
+            let changes = store.publish_due(now).await?;
+            self.publish(&changes);
+            let generation = self.lock().generation;
+            let next = store.next_due(now).await?;
+            self.lock().next_due = Some((generation, next));
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Reads the change log every [`WATCH_EVERY`] until `events` is dropped: changes from other
+/// processes are dispatched, and scheduled items going live are recorded (once, whichever
+/// process gets there first) and announced.
+pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>) {
+    let events: Weak<Events> = Arc::downgrade(events);
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(WATCH_EVERY).await;
+            let Some(events) = events.upgrade() else {
+                return;
+            };
+            let outcome = async {
+                events.catch_up(&store).await?;
+                events.publish_due(&store, clock.now()).await
+            }
+            .await;
+            match outcome {
+                Ok(()) if failing => {
+                    tracing::info!("change log readable again");
+                    failing = false;
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    tracing::error!(error = %e, "cannot read the change log; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}
+
+/// Moves the content revision on with every change, wherever it was made: caches of rendered
+/// answers key on it.
+pub struct RevisionSubscriber(pub Revision);
+
+impl Subscriber for RevisionSubscriber {
+    fn changed(&self, _: &Change, _: Origin) {
+        self.0.bump();
+    }
+}
+
+/// Tells the WebSub hub which feeds a change touched: the main feeds and its tags' feeds. Only
+/// for changes this process made, so a change is announced once however many processes see it.
+pub struct WebSubSubscriber {
+    pub publisher: Publisher,
+    pub urls: Urls,
+}
+
+impl Subscriber for WebSubSubscriber {
+    fn changed(&self, change: &Change, origin: Origin) {
+        if origin == Origin::Local {
+            self.publisher.publish(websub::feed_urls_with_tags(
+                &self.urls,
+                change.tags.iter().map(String::as_str),
+            ));
+        }
+    }
+}
