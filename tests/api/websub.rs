@@ -91,6 +91,16 @@ impl FakeHub {
             .expect("hub running")
     }
 
+    /// The feed URLs of the next `n` pings, sorted.
+    async fn next_urls(&mut self, n: usize) -> Vec<String> {
+        let mut urls = Vec::with_capacity(n);
+        for _ in 0..n {
+            urls.push(self.next().await.feed_url().to_owned());
+        }
+        urls.sort();
+        urls
+    }
+
     /// Every ping received so far (call after the publisher is done).
     fn drain(&mut self) -> Vec<Ping> {
         std::iter::from_fn(|| self.pings.try_recv().ok()).collect()
@@ -118,6 +128,22 @@ async fn hub(req: HttpRequest, body: web::Bytes, state: web::Data<HubState>) -> 
     } else {
         HttpResponse::NoContent().finish()
     }
+}
+
+/// The main feeds and `tag`'s feeds, every format, sorted: what a write to an item with that tag
+/// touches.
+fn feeds_of_tag(app: &crate::helpers::TestApp, tag: &str) -> Vec<String> {
+    let mut urls: Vec<String> = ["feed.atom", "feed.json", "feed.rss"]
+        .iter()
+        .map(|p| app.url(p))
+        .chain(
+            ["atom", "json", "rss"]
+                .iter()
+                .map(|ext| app.url(&format!("tags/{tag}/feed.{ext}"))),
+        )
+        .collect();
+    urls.sort();
+    urls
 }
 
 fn quick(publisher: Publisher, attempts: u32) -> Publisher {
@@ -269,24 +295,7 @@ async fn feeds_advertise_the_hub_and_an_http_write_pings_it() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let mut got: Vec<String> = Vec::new();
-    for _ in 0..6 {
-        got.push(hub.next().await.feed_url().to_owned());
-    }
-    got.sort();
-    let mut want: Vec<String> = [
-        "feed.atom",
-        "feed.json",
-        "feed.rss",
-        "tags/press/feed.atom",
-        "tags/press/feed.json",
-        "tags/press/feed.rss",
-    ]
-    .iter()
-    .map(|p| app.url(p))
-    .collect();
-    want.sort();
-    assert_eq!(got, want);
+    assert_eq!(hub.next_urls(6).await, feeds_of_tag(&app, "press"));
     // Each is a URL a reader subscribed to: the feed names it as its own rel="self".
     let tag_feed = app.get("/tags/press/feed.atom").await.text().await.unwrap();
     assert!(
@@ -322,24 +331,11 @@ async fn a_scheduled_item_going_live_pings_the_hub_once() {
     }
 
     app.clock.set(due);
-    let mut got: Vec<String> = Vec::new();
-    for _ in 0..6 {
-        got.push(hub.next().await.feed_url().to_owned());
-    }
-    got.sort();
-    let mut want: Vec<String> = [
-        "feed.atom",
-        "feed.json",
-        "feed.rss",
-        "tags/embargo/feed.atom",
-        "tags/embargo/feed.json",
-        "tags/embargo/feed.rss",
-    ]
-    .iter()
-    .map(|p| app.url(p))
-    .collect();
-    want.sort();
-    assert_eq!(got, want, "going live is announced like a write");
+    assert_eq!(
+        hub.next_urls(6).await,
+        feeds_of_tag(&app, "embargo"),
+        "going live is announced like a write"
+    );
     // Several watches later, nothing more: the change was recorded once.
     tokio::time::sleep(4 * herald::events::WATCH_EVERY).await;
     assert!(hub.drain().is_empty(), "announced once");
