@@ -29,7 +29,7 @@ HERALD_BIND="127.0.0.1:$api_port" \
 HERALD_SEED_DIR=seed \
 HERALD_CORS_ORIGINS="$page_origin" \
 RUST_LOG=info \
-    target/debug/herald serve >target/e2e/herald-browser.log 2>&1 &
+    "${CARGO_TARGET_DIR:-target}"/debug/herald serve >target/e2e/herald-browser.log 2>&1 &
 pids+=($!)
 python3 -m http.server --bind 127.0.0.1 --directory examples/frontend "$web_port" \
     >target/e2e/http-server.log 2>&1 &

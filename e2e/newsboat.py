@@ -23,7 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # HERALD_BIN picks another build (a release binary, say); newsboat.sh builds the debug one.
-HERALD = Path(os.environ.get("HERALD_BIN", ROOT / "target" / "debug" / "herald"))
+HERALD = Path(
+    os.environ.get(
+        "HERALD_BIN",
+        Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "herald",
+    )
+)
 LOG_DIR = ROOT / "target" / "e2e"
 FEEDS = ["feed.rss", "feed.atom"]
 SEED_TITLES = {

@@ -20,9 +20,9 @@ trap cleanup EXIT
 mkdir -p target/e2e
 
 export DATABASE_URL="sqlite://$work/herald.db"
-token=$(target/debug/herald token create --name schemathesis 2>/dev/null)
+token=$("${CARGO_TARGET_DIR:-target}"/debug/herald token create --name schemathesis 2>/dev/null)
 HERALD_BIND="127.0.0.1:$port" HERALD_SEED_DIR=seed RUST_LOG=warn \
-    target/debug/herald serve >target/e2e/herald-schemathesis.log 2>&1 &
+    "${CARGO_TARGET_DIR:-target}"/debug/herald serve >target/e2e/herald-schemathesis.log 2>&1 &
 server=$!
 for _ in $(seq 50); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
