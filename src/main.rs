@@ -1,4 +1,5 @@
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -38,7 +39,18 @@ async fn main() -> anyhow::Result<()> {
             path,
             public_url,
         } => {
-            let store = open(&db).await?;
+            // A store that does not exist yet is built aside and moved into place when whole.
+            let fresh = store::sqlite::FreshFile::for_url(db.database_url.expose());
+            let (store, building) = match &fresh {
+                Some(fresh) => {
+                    let built = Arc::new(fresh.open().await?);
+                    let store: store::DynStore = built.clone();
+                    store.migrate().await?;
+                    fresh.defer_search_index(&built).await?;
+                    (store, Some(built))
+                }
+                None => (open(&db).await?, None),
+            };
             // Render against the URL the server last used, so a later `serve` need not redo it;
             // only a URL the store has not rendered against needs a re-render.
             let base = match (public_url, startup::render_base(&store).await?) {
@@ -53,9 +65,19 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let started = std::time::Instant::now();
-            let report = import::import_path(&store, &path, &base, SystemClock.now())
-                .await
-                .with_context(|| format!("importing {}", path.display()))?;
+            let imported = import::import_path(&store, &path, &base, SystemClock.now()).await;
+            let report = match (fresh, building) {
+                (Some(fresh), Some(built)) if imported.is_ok() => {
+                    fresh.commit(&built).await?;
+                    imported
+                }
+                (Some(fresh), _) => {
+                    fresh.abandon();
+                    imported
+                }
+                _ => imported,
+            }
+            .with_context(|| format!("importing {}", path.display()))?;
             let secs = started.elapsed().as_secs_f64();
             let total = report.created + report.updated + report.unchanged;
             println!(

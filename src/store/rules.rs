@@ -5,7 +5,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, WriteItem};
+use std::collections::HashMap;
+
+use super::{
+    ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, TagCount, Visibility, WriteItem,
+};
 use crate::model::{NewsItem, Status};
 
 /// The sort a query really runs: relevance needs a search to rank by.
@@ -25,6 +29,79 @@ pub fn whole_second_bounds(query: &ListQuery) -> (Option<i64>, Option<i64>) {
         .map(|s| s.timestamp() + i64::from(s.timestamp_subsec_nanos() > 0));
     let until = query.until.map(|u| u.timestamp());
     (since, until)
+}
+
+/// Which kept total answers a query's `count` without counting rows: the whole store, or one
+/// tag. Stores keep item counts per status (and per tag and status) up to date in every write;
+/// a search or a date range still counts its matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total<'a> {
+    All,
+    Tag(&'a str),
+}
+
+impl<'a> Total<'a> {
+    pub fn of(query: &'a ListQuery) -> Option<Self> {
+        if !query.search.is_empty() || query.since.is_some() || query.until.is_some() {
+            return None;
+        }
+        match query.tags.as_slice() {
+            [] => Some(Total::All),
+            [tag] => Some(Total::Tag(tag)),
+            _ => None,
+        }
+    }
+}
+
+/// Kept counts by status for one scope (the store or a tag), and how many of the published
+/// ones are scheduled (due after `now`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub published: i64,
+    pub drafts: i64,
+    pub scheduled: i64,
+}
+
+impl Counts {
+    /// How many items `visibility` lets through.
+    pub fn visible(&self, visibility: Visibility) -> i64 {
+        match visibility {
+            Visibility::Public { .. } => self.published - self.scheduled,
+            Visibility::Scheduled { .. } => self.scheduled,
+            Visibility::Drafts => self.drafts,
+            Visibility::All => self.published + self.drafts,
+        }
+    }
+}
+
+/// Every tag `visibility` lets through with its number of items, most used first: kept counts
+/// per tag and status, less the scheduled items per tag.
+pub fn tag_totals(
+    kept: impl IntoIterator<Item = (String, Status, i64)>,
+    scheduled: impl IntoIterator<Item = (String, i64)>,
+    visibility: Visibility,
+) -> Vec<TagCount> {
+    let mut counts: HashMap<String, Counts> = HashMap::new();
+    for (tag, status, count) in kept {
+        let entry = counts.entry(tag).or_default();
+        match status {
+            Status::Published => entry.published += count,
+            Status::Draft => entry.drafts += count,
+        }
+    }
+    for (tag, count) in scheduled {
+        counts.entry(tag).or_default().scheduled += count;
+    }
+    let mut tags: Vec<TagCount> = counts
+        .into_iter()
+        .map(|(tag, c)| TagCount {
+            tag,
+            count: c.visible(visibility),
+        })
+        .filter(|t| t.count > 0)
+        .collect();
+    tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+    tags
 }
 
 /// What paging needs of a listed row: its sort keys.

@@ -1,7 +1,7 @@
 //! Importing through `herald::import::import_path`: JSON Lines and Jekyll pages go through the
 //! same item schema as the API, so a bulk import cannot store what the API would refuse.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use herald::clock::Clock;
 use herald::store::ImportReport;
@@ -264,4 +264,106 @@ async fn a_jekyll_item_the_schema_refuses_names_the_page_and_item_and_imports_no
     assert!(message.contains("line 12"), "{message}");
     assert!(message.contains("`title`"), "{message}");
     assert_eq!(public_output(&app).await, before);
+}
+
+/// `herald import` into a database file that does not exist yet.
+fn import_new_store(db: &Path, lines: &str) -> std::process::Output {
+    let file = db.with_file_name("items.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["import", "--database-url"])
+        .arg(format!("sqlite://{}", db.display()))
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Files in `dir` other than the import's input.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "items.jsonl")
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_new_store_is_built_aside_and_appears_only_when_whole() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("new.db");
+    // More than one batch, so several transactions go into the unjournaled file.
+    let lines: String = (0..4500)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"key": format!("n{i}"), "title": format!("New {i}"), "published_at": "2021-02-03", "content_markdown": "Fresh words", "tags": ["fresh"]})
+            )
+        })
+        .collect();
+    let output = import_new_store(&db, &lines);
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4500 created"));
+    assert_eq!(
+        files_in(dir.path()),
+        ["new.db"],
+        "nothing left beside the store"
+    );
+
+    let store = herald::store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(
+            &sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mode, "wal",
+        "the new store is opened like any other afterwards"
+    );
+    let tags = store.tags(herald::store::Visibility::All).await.unwrap();
+    assert_eq!((tags[0].tag.as_str(), tags[0].count), ("fresh", 4500));
+    // The full-text index, filled at the end of the build, finds every item, and its triggers
+    // are back: a later import into the existing store is searchable too.
+    let matches = |word: &str| {
+        let store = store.clone();
+        let query = herald::store::ListQuery {
+            visibility: herald::store::Visibility::All,
+            limit: 1,
+            search: vec![herald::store::SearchTerm {
+                words: vec![word.to_owned()],
+                prefix: false,
+            }],
+            count: true,
+            ..Default::default()
+        };
+        async move { store.list(&query).await.unwrap().total.unwrap() }
+    };
+    assert_eq!(matches("fresh").await, 4500);
+    let later = json!({"key": "n1", "title": "New 1", "published_at": "2021-02-03", "content_markdown": "Later words"});
+    let output = import_new_store(&db, &format!("{later}\n"));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(matches("fresh").await, 4499);
+    assert_eq!(matches("later").await, 1);
+
+    // A failed import into a store that does not exist leaves no store and no half-built file.
+    let broken = dir.path().join("broken.db");
+    let bad = format!(
+        "{lines}{{\"key\":\"x\",\"title\":\"\",\"published_at\":\"2021-01-01\",\"content_markdown\":\"\"}}\n"
+    );
+    let output = import_new_store(&broken, &bad);
+    assert!(!output.status.success());
+    assert!(
+        files_in(dir.path())
+            .iter()
+            .all(|f| !f.starts_with("broken")),
+        "{:?}",
+        files_in(dir.path())
+    );
 }

@@ -3,6 +3,7 @@
 mod changes;
 mod conformance;
 mod cors;
+mod counts;
 mod events;
 mod feeds;
 mod helpers;

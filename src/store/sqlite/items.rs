@@ -338,14 +338,8 @@ impl ItemStore for SqliteStore {
     }
 
     async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>> {
-        let mut qb = QueryBuilder::new("SELECT t.tag, count(*) FROM news_tags t WHERE 1 = 1");
-        list::push_visibility(&mut qb, &list::TAG_KEYS, visibility);
-        qb.push(" GROUP BY t.tag ORDER BY count(*) DESC, t.tag");
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(tag, count)| TagCount { tag, count })
-            .collect())
+        let mut conn = self.pool.acquire().await?;
+        super::counts::tags(&mut conn, visibility).await
     }
 
     async fn get(&self, key: &ItemKey, visibility: Visibility) -> StoreResult<Option<NewsItem>> {

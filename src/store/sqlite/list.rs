@@ -3,9 +3,10 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::counts;
 use super::fts;
 use super::items::{ITEM_COLUMNS, ItemRow, attach};
-use crate::store::rules::{effective_sort, finish_page, whole_second_bounds};
+use crate::store::rules::{Total, effective_sort, finish_page, whole_second_bounds};
 use crate::store::{Cursor, ListQuery, Page, Sort, StoreError, StoreResult, Visibility};
 
 /// Adds the visibility condition on `keys` (the WHERE clause is already open).
@@ -309,7 +310,11 @@ pub(super) async fn list(conn: &mut SqliteConnection, query: &ListQuery) -> Stor
             .map_err(map_search)?;
     }
     let next = finish_page(&mut rows, query)?;
-    let total = if query.count {
+    let total = if query.count
+        && let Some(total) = Total::of(query)
+    {
+        Some(counts::count(conn, total, query.visibility).await?)
+    } else if query.count {
         Some(
             list_sql("", query, Select::Count)
                 .build_query_scalar()

@@ -4,6 +4,8 @@
 //! [`import`], [`tokens`], [`meta`], [`changes`] (the change log), and [`fts`] (FTS5 glue).
 
 mod changes;
+mod counts;
+mod fresh;
 mod fts;
 mod import;
 mod items;
@@ -21,6 +23,7 @@ use sqlx::sqlite::{
 
 use super::{ListQuery, Store, StoreError, StoreResult};
 
+pub use fresh::FreshFile;
 pub use items::CONTENT_TIMES_SQL;
 pub use tokens::TOKEN_BY_HASH_SQL;
 
@@ -40,8 +43,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        Self::connect_with(options, 8).await
+    }
+
+    /// A pool of up to `connections` with these options, Herald's ranking function registered
+    /// on each connection.
+    async fn connect_with(options: SqliteConnectOptions, connections: u32) -> anyhow::Result<Self> {
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(connections)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
