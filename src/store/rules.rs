@@ -5,9 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, Visibility, WriteItem,
-};
+use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, Visibility, WriteItem};
 use crate::model::{NewsItem, Status};
 
 /// The sort a query really runs: relevance needs a search to rank by.
@@ -267,9 +265,7 @@ pub fn map_unique(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
-        let by_name = db
-            .constraint()
-            .and_then(conflict_field_of_constraint);
+        let by_name = db.constraint().and_then(conflict_field_of_constraint);
         let by_column = || {
             let columns = db.message().split_once("constraint failed: ")?.1;
             columns.split(", ").find_map(|qualified| {

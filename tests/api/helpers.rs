@@ -537,11 +537,19 @@ mod postgres {
         cell.get_or_init(|| {
             let _one_at_a_time = BUILDING.lock().unwrap();
             drop_leftovers();
-            let name = format!("{}template_{}", run_prefix(), if seeded { "seeded" } else { "empty" });
+            let name = format!(
+                "{}template_{}",
+                run_prefix(),
+                if seeded { "seeded" } else { "empty" }
+            );
             let create = name.clone();
             admin(async move |conn| {
-                execute(conn, format!("DROP DATABASE IF EXISTS \"{create}\"")).await.unwrap();
-                execute(conn, format!("CREATE DATABASE \"{create}\"")).await.unwrap();
+                execute(conn, format!("DROP DATABASE IF EXISTS \"{create}\""))
+                    .await
+                    .unwrap();
+                execute(conn, format!("CREATE DATABASE \"{create}\""))
+                    .await
+                    .unwrap();
             });
             let url = format!("{}/{name}", server().unwrap());
             let seed = seeded.then(seed_dir);
@@ -594,9 +602,15 @@ mod postgres {
             Some(_) => None,
         };
         admin(async move |conn| {
-            execute(conn, format!("DROP DATABASE IF EXISTS \"{name}\"")).await.unwrap();
-            let from = template.map(|t| format!(" TEMPLATE \"{t}\"")).unwrap_or_default();
-            execute(conn, format!("CREATE DATABASE \"{name}\"{from}")).await.unwrap();
+            execute(conn, format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await
+                .unwrap();
+            let from = template
+                .map(|t| format!(" TEMPLATE \"{t}\""))
+                .unwrap_or_default();
+            execute(conn, format!("CREATE DATABASE \"{name}\"{from}"))
+                .await
+                .unwrap();
         });
         std::fs::write(marker, b"").unwrap();
     }
@@ -608,7 +622,11 @@ mod postgres {
         }
         let name = database_of(dir);
         admin(async move |conn| {
-            let _ = execute(conn, format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            let _ = execute(
+                conn,
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            )
+            .await;
         });
     }
 }

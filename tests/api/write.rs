@@ -8,9 +8,7 @@ use herald::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Engine, TestApp, assert_problem, item_ids, runs_on, spawn_app, test_now,
-};
+use crate::helpers::{Engine, TestApp, assert_problem, item_ids, runs_on, spawn_app, test_now};
 
 const SEED_SLUG: &str = "signing-our-head-of-engineering";
 
@@ -392,6 +390,24 @@ fn fields(problem: &Value) -> Vec<String> {
         .collect();
     fields.sort();
     fields
+}
+
+/// U+0000 means nothing in a news text, XML cannot carry it and PostgreSQL cannot store it:
+/// a summary or body holding one is the writer's error on either engine, never a 500.
+#[tokio::test]
+async fn nul_characters_in_summary_or_body_are_refused() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let items = count(&app, "news_items").await;
+    let response = app
+        .authed(Method::POST, "/api/v1/news", &token)
+        .json(&json!({"title": "Nul", "summary": "a\u{0}b", "content_markdown": "c\u{0}d"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(fields(&problem), ["content_markdown", "summary"]);
+    assert_eq!(count(&app, "news_items").await, items);
 }
 
 #[tokio::test]

@@ -154,12 +154,11 @@ impl ChangeLog for PostgresStore {
         // reads the mark the first one moved, so no item is recorded twice. The row lock on the
         // mark says the same to anyone reading this query alone.
         let mut tx = begin_write(&self.pool).await?;
-        let mark: Option<String> = sqlx::query_scalar(
-            "SELECT value FROM herald_meta WHERE key = $1 FOR UPDATE",
-        )
-        .bind(LIVE_THROUGH_KEY)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mark: Option<String> =
+            sqlx::query_scalar("SELECT value FROM herald_meta WHERE key = $1 FOR UPDATE")
+                .bind(LIVE_THROUGH_KEY)
+                .fetch_optional(&mut *tx)
+                .await?;
         let mut recorded = Vec::new();
         let through = match mark {
             None => now_secs,
@@ -173,9 +172,8 @@ impl ChangeLog for PostgresStore {
                     .fetch_all(&mut *tx)
                     .await?;
                 for (item_id, tags) in due {
-                    let tags: Vec<String> = serde_json::from_str(&tags).map_err(|e| {
-                        StoreError::Corrupt(format!("tags of item {item_id}: {e}"))
-                    })?;
+                    let tags: Vec<String> = serde_json::from_str(&tags)
+                        .map_err(|e| StoreError::Corrupt(format!("tags of item {item_id}: {e}")))?;
                     let draft = ChangeDraft {
                         kind: crate::store::ChangeKind::Published,
                         item_id,

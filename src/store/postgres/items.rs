@@ -49,6 +49,35 @@ pub(super) async fn attach(
     assemble(rows, link_rows, tag_rows)
 }
 
+/// The item as PostgreSQL can store it: text cannot hold U+0000, so any is dropped. The API
+/// and the importers refuse it already; only a caller of the store itself can pass one, and it
+/// gets what SQLite's feeds would show of it rather than an error.
+pub(super) fn storable(item: &WriteItem) -> Cow<'_, WriteItem> {
+    let d = &item.draft;
+    let texts = [&d.slug, &d.title, &d.content_markdown, &item.content_html]
+        .into_iter()
+        .chain(&d.summary)
+        .chain(&d.tags)
+        .chain(d.links.iter().flat_map(|l| [&l.title, &l.url]));
+    if !texts.into_iter().any(|t| t.contains('\0')) {
+        return Cow::Borrowed(item);
+    }
+    let clean = |t: &String| t.replace('\0', "");
+    let mut item = item.clone();
+    let d = &mut item.draft;
+    for text in [&mut d.slug, &mut d.title, &mut d.content_markdown] {
+        *text = clean(text);
+    }
+    d.summary = d.summary.as_ref().map(clean);
+    d.tags = d.tags.iter().map(clean).collect();
+    for link in &mut d.links {
+        link.title = clean(&link.title);
+        link.url = clean(&link.url);
+    }
+    item.content_html = clean(&item.content_html);
+    Cow::Owned(item)
+}
+
 /// Replaces an item's links and tags with the draft's.
 async fn write_children(conn: &mut PgConnection, id: i64, item: &WriteItem) -> StoreResult<()> {
     sqlx::query("DELETE FROM news_links WHERE item_id = $1")
@@ -242,8 +271,7 @@ impl ItemStore for PostgresStore {
     }
 
     async fn tags(&self, visibility: Visibility) -> StoreResult<Vec<TagCount>> {
-        let mut qb =
-            QueryBuilder::new("SELECT t.tag, count(*)::int8 FROM news_tags t WHERE 1 = 1");
+        let mut qb = QueryBuilder::new("SELECT t.tag, count(*)::int8 FROM news_tags t WHERE 1 = 1");
         list::push_visibility(&mut qb, &list::TAG_KEYS, visibility);
         qb.push(" GROUP BY t.tag ORDER BY count(*) DESC, t.tag");
         let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
@@ -285,8 +313,9 @@ impl ItemStore for PostgresStore {
         item: &WriteItem,
         now: DateTime<Utc>,
     ) -> StoreResult<(NewsItem, Change)> {
+        let item = storable(item);
         let mut tx = begin_write(&self.pool).await?;
-        let item = slug_for(&mut tx, item, None).await?;
+        let item = slug_for(&mut tx, &item, None).await?;
         let id = insert_item(&mut tx, &item, None, now).await?;
         let change = changes::record(&mut tx, ChangeDraft::created(id, &item, now), now).await?;
         let stored = fetch_by_id(&mut tx, id).await?;
@@ -301,9 +330,10 @@ impl ItemStore for PostgresStore {
         expected: Option<&NewsItem>,
         now: DateTime<Utc>,
     ) -> StoreResult<(NewsItem, Change)> {
+        let item = storable(item);
         let mut tx = begin_write(&self.pool).await?;
         let current = current_for_write(&mut tx, id, expected).await?;
-        let item = slug_for(&mut tx, item, Some(id)).await?;
+        let item = slug_for(&mut tx, &item, Some(id)).await?;
         update_item(&mut tx, id, &item, now).await?;
         let change =
             changes::record(&mut tx, ChangeDraft::edited(&current, &item, now), now).await?;
@@ -331,8 +361,24 @@ impl ItemStore for PostgresStore {
     }
 
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {
+        let unstorable = |s: &SourcedItem| {
+            s.source_key.contains('\0') || matches!(storable(&s.item), Cow::Owned(_))
+        };
+        let items: Cow<'_, [SourcedItem]> = if items.iter().any(unstorable) {
+            Cow::Owned(
+                items
+                    .iter()
+                    .map(|s| SourcedItem {
+                        source_key: s.source_key.replace('\0', ""),
+                        item: storable(&s.item).into_owned(),
+                    })
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(items)
+        };
         let mut tx = begin_write(&self.pool).await?;
-        let report = import::import_batch(&mut tx, items, now).await?;
+        let report = import::import_batch(&mut tx, &items, now).await?;
         tx.commit().await?;
         Ok(report)
     }

@@ -136,11 +136,14 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Pos
         (Some(c), Sort::Relevance) => push_score_cursor(&mut qb, &c),
         (Some(c), _) => {
             // A row comparison, which a B-tree seeks to directly.
-            qb.push(format_args!(" AND ({}, {}) {after_op} (", keys.date, keys.id))
-                .push_bind(c.key)
-                .push(", ")
-                .push_bind(c.id)
-                .push(")");
+            qb.push(format_args!(
+                " AND ({}, {}) {after_op} (",
+                keys.date, keys.id
+            ))
+            .push_bind(c.key)
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
         }
         (None, _) => {}
     }
@@ -220,7 +223,10 @@ pub(super) async fn list(conn: &mut PgConnection, query: &ListQuery) -> StoreRes
 }
 
 /// PostgreSQL's plan for the main query of [`list`], one line per row of `EXPLAIN`.
-pub(super) async fn explain(conn: &mut PgConnection, query: &ListQuery) -> StoreResult<Vec<String>> {
+pub(super) async fn explain(
+    conn: &mut PgConnection,
+    query: &ListQuery,
+) -> StoreResult<Vec<String>> {
     list_sql("EXPLAIN ", query, Select::Page)
         .build_query_scalar()
         .fetch_all(&mut *conn)
