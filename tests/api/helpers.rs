@@ -215,9 +215,11 @@ pub fn runs_on(only: Engine) -> bool {
     if engine() == only {
         return true;
     }
+    let current = std::thread::current();
     let _ = writeln!(
         std::io::stderr(),
-        "{only:?}-only check not run: this run tests {:?}",
+        "{} is {only:?}-only: not run, this run tests {:?}",
+        current.name().unwrap_or("a check"),
         engine()
     );
     false

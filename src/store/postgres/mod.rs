@@ -25,6 +25,9 @@ use sqlx::{Postgres, Transaction};
 
 use super::{ListQuery, Store, StoreError, StoreResult};
 
+pub use items::CONTENT_TIMES_SQL;
+pub use tokens::TOKEN_BY_HASH_SQL;
+
 /// The channel every committed change is announced on, with its `seq` as the payload.
 pub const CHANGES_CHANNEL: &str = "herald_changes";
 
