@@ -1,6 +1,8 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+pub mod postgres;
+mod rows;
 pub mod rules;
 pub mod sqlite;
 
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ItemDraft, NewsItem};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -452,9 +455,18 @@ pub type DynStore = Arc<dyn Store>;
 pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    } else if is_postgres_url(database_url) {
+        Ok(Arc::new(PostgresStore::connect(database_url).await?))
     } else {
-        anyhow::bail!("unsupported DATABASE_URL `{database_url}`: use sqlite://PATH")
+        anyhow::bail!(
+            "unsupported DATABASE_URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+        )
     }
+}
+
+/// Whether a database URL names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 //! starts, how `since`/`until` meet whole-second dates, when an import changes nothing, which
 //! unique constraint answers for which API field, and what a write's change records.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
-use std::collections::HashMap;
-
 use super::{
-    ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, TagCount, Visibility, WriteItem,
+    ChangeKind, Cursor, ListQuery, Sort, SourcedItem, StoreError, StoreResult, TagCount,
+    Visibility, WriteItem,
 };
 use crate::model::{NewsItem, Status};
 
@@ -29,6 +30,51 @@ pub fn whole_second_bounds(query: &ListQuery) -> (Option<i64>, Option<i64>) {
         .map(|s| s.timestamp() + i64::from(s.timestamp_subsec_nanos() > 0));
     let until = query.until.map(|u| u.timestamp());
     (since, until)
+}
+
+/// Inclusive bounds on `published_at` in whole seconds, merged from visibility, `since`/`until`
+/// and the cursor, so an index sees one range instead of several overlapping ones.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    pub lower: Option<i64>,
+    pub upper: Option<i64>,
+}
+
+impl DateRange {
+    pub fn at_least(&mut self, t: i64) {
+        self.lower = Some(self.lower.map_or(t, |l| l.max(t)));
+    }
+
+    pub fn at_most(&mut self, t: i64) {
+        self.upper = Some(self.upper.map_or(t, |u| u.min(t)));
+    }
+
+    /// Adds the query's `since` and `until`.
+    pub fn since_until(&mut self, query: &ListQuery) {
+        let (since, until) = whole_second_bounds(query);
+        if let Some(since) = since {
+            self.at_least(since);
+        }
+        if let Some(until) = until {
+            self.at_most(until);
+        }
+    }
+}
+
+/// The status `visibility` lets through (`None`: any); the dates it allows go into `range`.
+pub fn visible_status(visibility: Visibility, range: &mut DateRange) -> Option<Status> {
+    match visibility {
+        Visibility::Public { now } => {
+            range.at_most(now.timestamp());
+            Some(Status::Published)
+        }
+        Visibility::Scheduled { now } => {
+            range.at_least(now.timestamp() + 1);
+            Some(Status::Published)
+        }
+        Visibility::Drafts => Some(Status::Draft),
+        Visibility::All => None,
+    }
 }
 
 /// Which kept total answers a query's `count` without counting rows: the whole store, or one
@@ -74,17 +120,51 @@ impl Counts {
     }
 }
 
+impl Counts {
+    /// The kept counts of one scope (`(status, count)` rows as stored) with `scheduled` of the
+    /// published ones due later.
+    pub fn from_kept(
+        kept: impl IntoIterator<Item = (String, i64)>,
+        scheduled: i64,
+    ) -> StoreResult<Self> {
+        let mut counts = Counts {
+            scheduled,
+            ..Counts::default()
+        };
+        for (status, count) in kept {
+            match kept_status(&status)? {
+                Status::Published => counts.published += count,
+                Status::Draft => counts.drafts += count,
+            }
+        }
+        Ok(counts)
+    }
+}
+
+fn kept_status(text: &str) -> StoreResult<Status> {
+    Status::parse(text).ok_or_else(|| StoreError::Corrupt(format!("kept count of status `{text}`")))
+}
+
+/// The time a visibility is judged at, for those that depend on it: only they need the
+/// scheduled items counted.
+pub fn judged_at(visibility: Visibility) -> Option<DateTime<Utc>> {
+    match visibility {
+        Visibility::Public { now } | Visibility::Scheduled { now } => Some(now),
+        Visibility::Drafts | Visibility::All => None,
+    }
+}
+
 /// Every tag `visibility` lets through with its number of items, most used first: kept counts
-/// per tag and status, less the scheduled items per tag.
+/// per tag and status (`(tag, status, count)` rows as stored), less the scheduled items per tag.
 pub fn tag_totals(
-    kept: impl IntoIterator<Item = (String, Status, i64)>,
+    kept: impl IntoIterator<Item = (String, String, i64)>,
     scheduled: impl IntoIterator<Item = (String, i64)>,
     visibility: Visibility,
-) -> Vec<TagCount> {
+) -> StoreResult<Vec<TagCount>> {
     let mut counts: HashMap<String, Counts> = HashMap::new();
     for (tag, status, count) in kept {
         let entry = counts.entry(tag).or_default();
-        match status {
+        match kept_status(&status)? {
             Status::Published => entry.published += count,
             Status::Draft => entry.drafts += count,
         }
@@ -101,7 +181,7 @@ pub fn tag_totals(
         .filter(|t| t.count > 0)
         .collect();
     tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
-    tags
+    Ok(tags)
 }
 
 /// What paging needs of a listed row: its sort keys.
@@ -244,6 +324,35 @@ pub fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && same_tags(&current.tags, &d.tags)
 }
 
+/// Splits an import into the items that can go in with multi-row statements (new source key,
+/// free slug, first of their key and slug in the batch), in date order, and the rest, which
+/// take the careful path one at a time, in the order given. `existing` holds the batch's
+/// stored source keys, `taken` its stored slugs. Date order makes ids (given in insert order)
+/// rise with dates on every engine, so equal imports give equal ids.
+pub fn split_fresh<'a>(
+    items: &'a [SourcedItem],
+    existing: &HashMap<String, i64>,
+    taken: &HashMap<String, i64>,
+) -> (Vec<&'a SourcedItem>, Vec<&'a SourcedItem>) {
+    let mut claimed_slugs = HashSet::new();
+    let mut claimed_keys = HashSet::new();
+    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
+    for sourced in items {
+        let slug = &sourced.item.draft.slug;
+        if !existing.contains_key(&sourced.source_key)
+            && !taken.contains_key(slug)
+            && claimed_keys.insert(&sourced.source_key)
+            && claimed_slugs.insert(slug)
+        {
+            fresh.push(sourced);
+        } else {
+            careful.push(sourced);
+        }
+    }
+    fresh.sort_by_key(|s| s.item.draft.published_at);
+    (fresh, careful)
+}
+
 /// A unique column whose clash is the writer's to fix, and the API field that names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UniqueField {
@@ -288,6 +397,28 @@ pub fn conflict_field_of_constraint(name: &str) -> Option<&'static str> {
         .iter()
         .find(|u| u.default_constraint_name() == name)
         .map(|u| u.field)
+}
+
+/// A unique-constraint violation as the conflict on the API field it stands for. PostgreSQL
+/// names the constraint; SQLite names none (`constraint()` is `None`), only the clashing
+/// columns in its message: "UNIQUE constraint failed: news_items.slug".
+pub fn map_unique(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let by_name = db.constraint().and_then(conflict_field_of_constraint);
+        let by_column = || {
+            let columns = db.message().split_once("constraint failed: ")?.1;
+            columns.split(", ").find_map(|qualified| {
+                let (table, column) = qualified.split_once('.')?;
+                conflict_field_of_column(table, column)
+            })
+        };
+        if let Some(field) = by_name.or_else(by_column) {
+            return StoreError::Conflict { field };
+        }
+    }
+    StoreError::Database(e)
 }
 
 #[cfg(test)]

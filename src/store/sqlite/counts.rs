@@ -1,17 +1,13 @@
 //! Item counts the writes keep (`status_counts`, `tag_counts`: see the migration that made
 //! them), less the scheduled items, which a narrow index range finds: `/api/v1/tags` and an
-//! unfiltered `count=true` read a few rows at any store size.
+//! unfiltered `count=true` read a few rows at any store size. What the numbers mean is in
+//! `store::rules` ([`Counts`], [`tag_totals`]); here are only the queries.
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use crate::model::Status;
-use crate::store::rules::{Counts, Total, tag_totals};
-use crate::store::{StoreError, StoreResult, TagCount, Visibility};
-
-fn status(text: &str) -> StoreResult<Status> {
-    Status::parse(text).ok_or_else(|| StoreError::Corrupt(format!("kept count of status `{text}`")))
-}
+use crate::store::rules::{Counts, Total, judged_at, tag_totals};
+use crate::store::{StoreResult, TagCount, Visibility};
 
 /// How many items of `total`'s scope `visibility` lets through.
 pub(super) async fn count(
@@ -32,25 +28,11 @@ pub(super) async fn count(
                 .await?
         }
     };
-    let mut counts = Counts::default();
-    if let Some(now) = judged_at(visibility) {
-        counts.scheduled = scheduled(conn, total, now).await?;
-    }
-    for (name, count) in kept {
-        match status(&name)? {
-            Status::Published => counts.published += count,
-            Status::Draft => counts.drafts += count,
-        }
-    }
-    Ok(counts.visible(visibility))
-}
-
-/// The time a visibility is judged at, for those that depend on it.
-fn judged_at(visibility: Visibility) -> Option<DateTime<Utc>> {
-    match visibility {
-        Visibility::Public { now } | Visibility::Scheduled { now } => Some(now),
-        Visibility::Drafts | Visibility::All => None,
-    }
+    let scheduled = match judged_at(visibility) {
+        Some(now) => scheduled(conn, total, now).await?,
+        None => 0,
+    };
+    Ok(Counts::from_kept(kept, scheduled)?.visible(visibility))
 }
 
 /// Published items of `total`'s scope due after `now`: an index range over the few of them.
@@ -92,13 +74,9 @@ pub(super) async fn tags(
         sqlx::query_as("SELECT tag, status, count FROM tag_counts")
             .fetch_all(&mut *conn)
             .await?;
-    let kept = kept
-        .into_iter()
-        .map(|(tag, name, count)| Ok((tag, status(&name)?, count)))
-        .collect::<StoreResult<Vec<_>>>()?;
     let scheduled: Vec<(String, i64)> = match judged_at(visibility) {
+        // Few items are scheduled: walk them by date, then their tags by key.
         Some(now) => {
-            // Few items are scheduled: walk them by date, then their tags by key.
             sqlx::query_as(
                 "SELECT t.tag, count(*) FROM news_items i INDEXED BY news_items_public \
                  CROSS JOIN news_tags t ON t.item_id = i.id \
@@ -110,5 +88,5 @@ pub(super) async fn tags(
         }
         None => Vec::new(),
     };
-    Ok(tag_totals(kept, scheduled, visibility))
+    tag_totals(kept, scheduled, visibility)
 }
