@@ -79,7 +79,7 @@ pub(super) async fn tags(
         Some(now) => {
             sqlx::query_as(
                 "SELECT t.tag, count(*)::int8 FROM news_items i \
-                 CROSS JOIN news_tags t ON t.item_id = i.id \
+                 JOIN news_tags t ON t.item_id = i.id \
                  WHERE i.status = 'published' AND i.published_at > $1 GROUP BY t.tag",
             )
             .bind(now.timestamp())

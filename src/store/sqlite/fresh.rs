@@ -24,6 +24,9 @@ impl FreshFile {
     /// For a `sqlite://` URL naming a file that does not exist yet; `None` otherwise (another
     /// engine, an in-memory database, or a store that may already be in use).
     pub fn for_url(url: &str) -> Option<Self> {
+        if !url.starts_with("sqlite:") {
+            return None;
+        }
         let options = SqliteConnectOptions::from_str(url).ok()?;
         let target = options.get_filename().to_owned();
         if target.as_os_str().is_empty()
