@@ -13,7 +13,7 @@ use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
 use actix_web::body::{self, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
@@ -206,13 +206,16 @@ pub struct Representation {
     identity: Bytes,
     gzip: Option<Bytes>,
     brotli: Option<Bytes>,
+    /// Headers of this representation beyond the caching ones (`Link`, a page's CSP).
+    extra: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Representation {
     /// Tags and compresses `body` (maximum compression: this runs once per change).
     pub fn new(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Self {
         let etag = etag::strong(&body);
-        let smaller = |c: Option<Bytes>| c.filter(|c| c.len() < body.len());
+        let worth = body.len() >= MIN_COMPRESS;
+        let smaller = |c: Option<Bytes>| c.filter(|c| worth && c.len() < body.len());
         let gzip = smaller(gzip(&body, 9));
         let brotli = smaller(brotli(&body, 11));
         Self {
@@ -224,7 +227,31 @@ impl Representation {
             identity: Bytes::from(body),
             gzip,
             brotli,
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds a header every answer with a body carries.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.extra.push((name, value));
+        self
+    }
+
+    /// Bytes this representation holds: the body in every coding and its header values.
+    pub fn weight(&self) -> usize {
+        let coded = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
+        let headers: usize = self
+            .extra
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.identity.len()
+            + coded(&self.gzip)
+            + coded(&self.brotli)
+            + headers
+            + 2 * self.etag.len()
+            + self.last_modified.len()
+            + self.content_type.len()
     }
 
     pub fn etag(&self) -> &str {
@@ -255,6 +282,11 @@ impl Representation {
             identity: bytes(&self.identity),
             gzip: self.gzip.as_ref().map(bytes),
             brotli: self.brotli.as_ref().map(bytes),
+            extra: self
+                .extra
+                .iter()
+                .map(|(name, value)| (name.clone(), local_header(value)))
+                .collect(),
         }
     }
 
@@ -310,6 +342,9 @@ pub fn respond(
     let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     if let Some(value) = coding.header() {
         res.insert_header((header::CONTENT_ENCODING, value));
+    }
+    for (name, value) in &rep.extra {
+        res.insert_header((name.clone(), value.clone()));
     }
     res.insert_header((header::CONTENT_TYPE, rep.content_type.clone()))
         .body(body.clone())

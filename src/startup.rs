@@ -55,7 +55,8 @@ impl Application {
             AppState::new(store, public_url, clock)
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
-                .with_publishing(settings.feed.clone(), settings.cache_max_age),
+                .with_publishing(settings.feed.clone(), settings.cache_max_age)
+                .with_cache_budget(settings.cache_budget, settings.workers),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::{FeedKey, Rendered};
 use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
 use crate::http_cache;
+use crate::response_cache::CacheKey;
 use crate::state::AppState;
 use crate::store::{ListQuery, Visibility};
 use crate::urls::tag_feed_path;
@@ -150,7 +151,7 @@ feed_doc!(
 
 /// The state, borrowed: extracting `web::Data` would clone its `Arc`, a reference count every
 /// worker writes on every request.
-fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
+pub(crate) fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
     req.app_data::<web::Data<AppState>>()
         .map(|data| data.get_ref())
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))
@@ -205,19 +206,23 @@ async fn serve(
         self_path.push('?');
         self_path.push_str(&filters);
     }
-    let key = FeedKey {
+    let feed = FeedKey {
         format,
         query,
         self_path,
     };
+    let key = CacheKey::Feed(feed);
+    let CacheKey::Feed(feed) = &key else {
+        unreachable!("built just above")
+    };
     state
-        .feeds
+        .responses
         .serve(
             &state.revision,
             state.clock.now(),
             state.cache.public(),
             &key,
-            |now| render(state, &key, now),
+            |now| render(state, feed, now),
             |rep, cache_control| http_cache::respond(req, rep, cache_control),
         )
         .await
@@ -300,10 +305,10 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         },
         entries,
     );
-    Ok(Rendered {
-        body: key.format.render(&doc)?,
-        content_type: key.format.content_type(),
-        updated: doc.updated,
-        next_change: state.store.next_due(now).await?,
-    })
+    Ok(Rendered::new(
+        key.format.render(&doc)?,
+        key.format.content_type(),
+        doc.updated,
+        state.store.next_due(now).await?,
+    ))
 }

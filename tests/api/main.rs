@@ -1,5 +1,6 @@
 //! HTTP-level tests. Each test gets its own temporary SQLite file.
 
+mod cache;
 mod changes;
 mod conformance;
 mod cors;
