@@ -492,3 +492,141 @@ impl Default for ResponseCache {
         Self::new(crate::config::DEFAULT_CACHE_BUDGET, None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-01-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn page(body: &str) -> Rendered {
+        Rendered::new(body.as_bytes().to_vec(), "text/plain", now(), None)
+    }
+
+    /// Serves `key` from `cache`, rendering (counted in `renders`) once `go` opens, or after
+    /// letting every other task run when there is no `go`.
+    async fn serve(
+        cache: &ResponseCache,
+        revision: &Revision,
+        key: &CacheKey,
+        renders: &AtomicUsize,
+        go: Option<&tokio::sync::Notify>,
+    ) -> String {
+        let public = HeaderValue::from_static("public");
+        cache
+            .serve(
+                revision,
+                now(),
+                &public,
+                key,
+                |_| async move {
+                    renders.fetch_add(1, Ordering::SeqCst);
+                    match go {
+                        Some(go) => go.notified().await,
+                        None => {
+                            for _ in 0..10 {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                    }
+                    Ok(page("body"))
+                },
+                |rep, _| rep.etag().to_owned(),
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_render_once() {
+        let cache = ResponseCache::new(1 << 20, Some(1));
+        let (revision, renders) = (Revision::default(), AtomicUsize::new(0));
+        // Each render yields, so all eight requests miss before the first render ends.
+        let etags = futures_util::future::join_all(
+            (0..8).map(|_| serve(&cache, &revision, &CacheKey::Tags, &renders, None)),
+        )
+        .await;
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert!(etags.windows(2).all(|w| w[0] == w[1]));
+        let stats = cache.stats();
+        assert_eq!((stats.renders, stats.misses), (1, 8), "{stats:?}");
+        assert!(
+            lock(&cache.rendering).is_empty(),
+            "render locks are dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn different_keys_render_at_the_same_time() {
+        let cache = ResponseCache::new(1 << 20, Some(1));
+        let (revision, renders) = (Revision::default(), AtomicUsize::new(0));
+        let (first_go, second_go) = (tokio::sync::Notify::new(), tokio::sync::Notify::new());
+        let first = serve(
+            &cache,
+            &revision,
+            &CacheKey::Tags,
+            &renders,
+            Some(&first_go),
+        );
+        let second = async {
+            let key = CacheKey::Item("1".to_owned());
+            // Only finishes if it may render while the first key's render is still waiting.
+            let body = serve(&cache, &revision, &key, &renders, Some(&second_go));
+            let release = async {
+                tokio::task::yield_now().await;
+                second_go.notify_one();
+            };
+            let (body, ()) = tokio::join!(body, release);
+            first_go.notify_one();
+            body
+        };
+        let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            tokio::join!(first, second)
+        })
+        .await
+        .expect("a render of one key must not wait for another key's");
+        assert_eq!(a, b, "same body, same tag");
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn entries_are_evicted_least_recently_used_first_within_the_budget() {
+        let body = "x".repeat(200);
+        let weight = Representation::new(body.clone().into_bytes(), "text/plain", now()).weight()
+            + CacheKey::Item("k0".to_owned()).weight()
+            + ENTRY_OVERHEAD;
+        // Room for three entries in the shared map, none in the worker's copies.
+        let cache = ResponseCache::new(weight * 4, Some(1_000_000));
+        let revision = Revision::default();
+        let public = HeaderValue::from_static("public");
+        let get = |key: &'static str| {
+            let body = body.clone();
+            let cache = &cache;
+            let revision = &revision;
+            let public = &public;
+            async move {
+                let key = CacheKey::Item(key.to_owned());
+                let render = |_| async move { Ok(page(&body)) };
+                cache
+                    .serve(revision, now(), public, &key, render, |_, _| ())
+                    .await
+                    .unwrap();
+            }
+        };
+        for key in ["k0", "k1", "k2", "k0", "k3"] {
+            get(key).await;
+        }
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.evictions), (3, 1), "{stats:?}");
+        assert!(stats.bytes <= cache.budget(), "{stats:?}");
+        // k1 was the least recently used: it went, and k0 stayed.
+        get("k0").await;
+        assert_eq!(cache.stats().renders, 4);
+        get("k1").await;
+        assert_eq!(cache.stats().renders, 5);
+    }
+}
