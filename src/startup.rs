@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use url::Url;
 
@@ -176,7 +176,7 @@ pub fn build_app(
                 .configure(openapi::configure)
                 .configure(api::configure)
                 // Validators, 304s, HEAD and compression for every other GET.
-                .wrap(middleware::from_fn(http_cache::middleware)),
+                .wrap(http_cache::HttpCaching),
         )
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))
