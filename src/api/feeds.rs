@@ -215,14 +215,29 @@ async fn serve(
     let CacheKey::Feed(feed) = &key else {
         unreachable!("built just above")
     };
+    from_cache(state, req, &key, |now| render(state, feed, now)).await
+}
+
+/// Answers `req` from the response cache entry for `key`, rendering it with `render` when
+/// missing or stale.
+pub(crate) async fn from_cache<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &CacheKey,
+    render: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(DateTime<Utc>) -> Fut,
+    Fut: Future<Output = ApiResult<Rendered>>,
+{
     state
         .responses
         .serve(
             &state.revision,
             state.clock.now(),
             state.cache.public(),
-            &key,
-            |now| render(state, feed, now),
+            key,
+            render,
             |rep, cache_control| http_cache::respond(req, rep, cache_control),
         )
         .await

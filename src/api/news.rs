@@ -9,12 +9,11 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::feeds::app_state;
+use super::feeds::{app_state, from_cache};
 use super::{editor_only, not_allowed, write};
 use crate::api::auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
-use crate::http_cache;
 use crate::model::{Link, NewsItem};
 use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
@@ -691,24 +690,15 @@ where
     F: FnOnce(DateTime<Utc>) -> Fut,
     Fut: Future<Output = ApiResult<Rendered>>,
 {
-    state
-        .responses
-        .serve(
-            &state.revision,
-            state.clock.now(),
-            state.cache.public(),
-            key,
-            |now| async move {
-                let rendered = render(now).await?;
-                Ok(Rendered {
-                    updated: state.json_caching.last_change().await?,
-                    next_change: state.store.next_due(now).await?,
-                    ..rendered
-                })
-            },
-            |rep, cache_control| http_cache::respond(req, rep, cache_control),
-        )
-        .await
+    from_cache(state, req, key, |now| async move {
+        let rendered = render(now).await?;
+        Ok(Rendered {
+            updated: state.json_caching.last_change().await?,
+            next_change: state.store.next_due(now).await?,
+            ..rendered
+        })
+    })
+    .await
 }
 
 /// A page of the list as JSON, with its `Link: rel="next"`; the caller adds the validators.

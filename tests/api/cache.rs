@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_adjusted, spawn_app};
+use crate::write::create;
 
 /// What an anonymous reader got from one path.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,15 +88,21 @@ async fn assert_all_changed(app: &TestApp, before: &[Seen]) -> Vec<Seen> {
     after
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app
-        .authed(Method::POST, "/api/v1/news", token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "POST {body}");
-    response.json().await.unwrap()
+/// A published item titled `title` with `tag`, created by an editor.
+async fn publish(app: &TestApp, token: &str, title: &str, tag: &str) -> Value {
+    let body = json!({"title": title, "tags": [tag], "published_at": "2025-12-31T00:00:00Z"});
+    create(app, token, body).await.0
+}
+
+/// An app with a published item `title`, its four reads already cached.
+async fn cached_item(title: &str, tag: &str, slug: &str) -> (TestApp, String, String, Vec<Seen>) {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let item = publish(&app, &token, title, tag).await;
+    let before = read_cached(&app, slug).await;
+    assert_eq!(statuses(&before), [200, 200, 200, 200]);
+    let path = format!("/api/v1/news/{}", item["id"]);
+    (app, token, path, before)
 }
 
 fn statuses(seen: &[Seen]) -> Vec<u16> {
@@ -108,12 +115,7 @@ async fn a_create_reaches_every_cached_read() {
     let token = app.token().await;
     let before = read_cached(&app, "fresh-news").await;
     assert_eq!(statuses(&before), [200, 404, 200, 404]);
-    create(
-        &app,
-        &token,
-        json!({"title": "Fresh news", "tags": ["fresh"], "published_at": "2025-12-31T00:00:00Z"}),
-    )
-    .await;
+    publish(&app, &token, "Fresh news", "fresh").await;
     let after = assert_all_changed(&app, &before).await;
     assert_eq!(statuses(&after), [200, 200, 200, 200]);
     assert!(after[0].body.contains("Fresh news"));
@@ -122,22 +124,9 @@ async fn a_create_reaches_every_cached_read() {
 
 #[tokio::test]
 async fn an_edit_reaches_every_cached_read() {
-    let app = spawn_app().await;
-    let token = app.token().await;
-    let item = create(
-        &app,
-        &token,
-        json!({"title": "First words", "tags": ["alpha"], "published_at": "2025-12-31T00:00:00Z"}),
-    )
-    .await;
-    let before = read_cached(&app, "first-words").await;
-    assert_eq!(statuses(&before), [200, 200, 200, 200]);
+    let (app, token, path, before) = cached_item("First words", "alpha", "first-words").await;
     let response = app
-        .authed(
-            Method::PATCH,
-            &format!("/api/v1/news/{}", item["id"]),
-            &token,
-        )
+        .authed(Method::PATCH, &path, &token)
         .json(&json!({"title": "Second words", "tags": ["beta"]}))
         .send()
         .await
@@ -152,21 +141,9 @@ async fn an_edit_reaches_every_cached_read() {
 
 #[tokio::test]
 async fn a_delete_reaches_every_cached_read() {
-    let app = spawn_app().await;
-    let token = app.token().await;
-    let item = create(
-        &app,
-        &token,
-        json!({"title": "Short lived", "tags": ["gone"], "published_at": "2025-12-31T00:00:00Z"}),
-    )
-    .await;
-    let before = read_cached(&app, "short-lived").await;
+    let (app, token, path, before) = cached_item("Short lived", "gone", "short-lived").await;
     let response = app
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/news/{}", item["id"]),
-            &token,
-        )
+        .authed(Method::DELETE, &path, &token)
         .send()
         .await
         .unwrap();
@@ -182,12 +159,8 @@ async fn a_scheduled_item_going_live_reaches_every_cached_read() {
     let app = spawn_app().await;
     let token = app.token().await;
     let due = app.clock.now() + Duration::hours(1);
-    create(
-        &app,
-        &token,
-        json!({"title": "Embargoed", "tags": ["later"], "published_at": due.to_rfc3339()}),
-    )
-    .await;
+    let body = json!({"title": "Embargoed", "tags": ["later"], "published_at": due.to_rfc3339()});
+    create(&app, &token, body).await;
     let before = read_cached(&app, "embargoed").await;
     assert_eq!(statuses(&before), [200, 404, 200, 404]);
     app.clock.set(due);
@@ -238,12 +211,8 @@ async fn equal_requests_share_one_entry_and_one_link() {
 async fn credentials_and_drafts_never_touch_the_shared_cache() {
     let app = spawn_app().await;
     let token = app.token().await;
-    create(
-        &app,
-        &token,
-        json!({"title": "Secret draft", "status": "draft", "slug": "secret-draft"}),
-    )
-    .await;
+    let body = json!({"title": "Secret draft", "status": "draft", "slug": "secret-draft"});
+    create(&app, &token, body).await;
     let before = app.state.responses.stats();
     for path in [
         "/api/v1/news",
