@@ -188,15 +188,16 @@ struct LocalEntry {
     weight: usize,
 }
 
-/// One worker's copies of one cache's entries.
+/// One worker's copies of one cache's entries, oldest copy first.
 struct Local {
-    entries: HashMap<CacheKey, LocalEntry>,
+    entries: LinkedHashMap<CacheKey, LocalEntry>,
     bytes: usize,
     counters: Arc<WorkerCounters>,
 }
 
 thread_local! {
-    static LOCAL: RefCell<HashMap<u64, Local>> = RefCell::default();
+    /// Per cache id; there is one cache per process outside tests, so a list beats a map.
+    static LOCAL: RefCell<Vec<(u64, Local)>> = RefCell::default();
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -253,16 +254,21 @@ impl ResponseCache {
     fn with_local<T>(&self, f: impl FnOnce(&mut Local) -> T) -> T {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            let mine = local.entry(self.id).or_insert_with(|| {
-                let counters = Arc::new(WorkerCounters::default());
-                lock(&self.workers).push(counters.clone());
-                Local {
-                    entries: HashMap::new(),
-                    bytes: 0,
-                    counters,
+            let index = match local.iter().position(|(id, _)| *id == self.id) {
+                Some(index) => index,
+                None => {
+                    let counters = Arc::new(WorkerCounters::default());
+                    lock(&self.workers).push(counters.clone());
+                    let mine = Local {
+                        entries: LinkedHashMap::new(),
+                        bytes: 0,
+                        counters,
+                    };
+                    local.push((self.id, mine));
+                    local.len() - 1
                 }
-            });
-            f(mine)
+            };
+            f(&mut local[index].1)
         })
     }
 
@@ -430,7 +436,7 @@ impl ResponseCache {
     }
 
     /// Remembers an entry in this worker's copies, within the worker's share of the budget:
-    /// copies stale at `revision` and `now` go first, then others until it fits.
+    /// copies stale at `revision` and `now` go first, then the oldest until it fits.
     fn keep_local(
         &self,
         key: &CacheKey,
@@ -458,12 +464,10 @@ impl ResponseCache {
                 });
             }
             while local.bytes + weight > self.local_budget {
-                let Some(victim) = local.entries.keys().next().cloned() else {
+                let Some((_, oldest)) = local.entries.pop_front() else {
                     break;
                 };
-                if let Some(old) = local.entries.remove(&victim) {
-                    local.bytes -= old.weight;
-                }
+                local.bytes -= oldest.weight;
             }
             local.entries.insert(
                 key.clone(),

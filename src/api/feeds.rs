@@ -2,6 +2,8 @@
 //! filter added there) parse into the same [`ListQuery`], so a saved search is a subscription.
 //! Bodies come from the feed cache; this module only finds the right one.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
@@ -197,15 +199,14 @@ async fn serve(
 ) -> ApiResult<HttpResponse> {
     let path_tag = path_tag.as_deref().map(normalise_tag).transpose()?;
     let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
-    let mut self_path = match &path_tag {
-        None => format.file_name().to_owned(),
-        Some(tag) => tag_feed_path(tag, format),
-    };
     let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
-    if !filters.is_empty() {
-        self_path.push('?');
-        self_path.push_str(&filters);
-    }
+    // The main feeds' own paths are static: no allocation on their hot path.
+    let self_path: Cow<'static, str> = match (&path_tag, filters.is_empty()) {
+        (None, true) => Cow::Borrowed(format.file_name()),
+        (None, false) => Cow::Owned(format!("{}?{filters}", format.file_name())),
+        (Some(tag), true) => Cow::Owned(tag_feed_path(tag, format)),
+        (Some(tag), false) => Cow::Owned(format!("{}?{filters}", tag_feed_path(tag, format))),
+    };
     let feed = FeedKey {
         format,
         query,

@@ -1,6 +1,8 @@
 //! What identifies a rendered feed. Feeds are kept in the shared response cache
 //! (`response_cache`), rendered once per change like every public answer.
 
+use std::borrow::Cow;
+
 use super::Format;
 use crate::store::ListQuery;
 
@@ -12,5 +14,5 @@ pub struct FeedKey {
     pub format: Format,
     pub query: ListQuery,
     /// Path and query below the public URL, as the feed's `rel="self"` names it.
-    pub self_path: String,
+    pub self_path: Cow<'static, str>,
 }
