@@ -378,6 +378,15 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_budget_defaults_to_64_mib() {
+        let cli = Cli::try_parse_from(["herald"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).cache_budget, 64 << 20);
+        let cli = Cli::try_parse_from(["herald", "--cache-budget", "1000000"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).cache_budget, 1_000_000);
+        assert!(Cli::try_parse_from(["herald", "--cache-budget", "lots"]).is_err());
+    }
+
+    #[test]
     fn feed_author_falls_back_to_the_title() {
         let cli =
             Cli::try_parse_from(["herald", "--title", "Acme news", "--feed-size", "5"]).unwrap();
