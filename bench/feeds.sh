@@ -8,6 +8,7 @@
 # Needs wrk, nginx, curl and python3 (apt-get install wrk nginx-light curl). Only 127.0.0.1 is loaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -30,31 +31,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# 20 items of about 2 KB of HTML each.
-mkdir -p "$work/seed" "$work/www"
+mkdir -p "$work/www"
 # nginx workers drop root privileges: let them read the static copy.
 chmod 755 "$work" "$work/www"
-{
-    printf -- '---\ntitle: Bench\n---\n\n'
-    for i in $(seq 1 20); do
-        printf '## Benchmark item %d\n### 2025-01-%02d\n\n' "$i" "$i"
-        for p in 1 2 3 4 5 6; do
-            printf 'Paragraph %d of item %d: Herald serves news to frontends as JSON and to readers as feeds, with **strong validators**, [a link](https://example.org/%d/%d) and some *emphasis* so the HTML is realistic.\n\n' "$p" "$i" "$i" "$p"
-        done
-        printf -- '---\n\n'
-    done
-} >"$work/seed/bench.md"
+write_seed "$work/seed"
 
-herald_port=$(free_port)
-"$bin" serve --bind "127.0.0.1:$herald_port" --database-url "sqlite://$work/herald.db" \
-    --seed-dir "$work/seed" >"$work/herald.log" 2>&1 &
-herald_pid=$!
+start_herald "$bin" "$work"
 herald="http://127.0.0.1:$herald_port/feed.atom"
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "$herald" 2>/dev/null && break; sleep 0.1; done
 curl -fsS "$herald" -o "$work/www/feed.atom"
 
 nginx_port=$(free_port)

@@ -189,12 +189,17 @@ pub struct ServeArgs {
     /// Seconds clients and proxies may reuse a feed or JSON response (`Cache-Control: max-age`).
     #[arg(long, env = "HERALD_CACHE_MAX_AGE", default_value_t = DEFAULT_CACHE_MAX_AGE)]
     pub cache_max_age: u32,
+    /// Bytes of memory for rendered responses (feeds, JSON, item pages) kept between changes,
+    /// counting every compressed form; the least recently used go first.
+    #[arg(long, env = "HERALD_CACHE_BUDGET", default_value_t = DEFAULT_CACHE_BUDGET)]
+    pub cache_budget: usize,
     /// HTTP worker threads [default: one per CPU core].
     #[arg(long, env = "HERALD_WORKERS", value_parser = at_least_one)]
     pub workers: Option<usize>,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
+pub const DEFAULT_CACHE_BUDGET: usize = 64 << 20;
 
 /// A count that must not be zero (actix refuses zero workers by panicking).
 fn at_least_one(value: &str) -> Result<usize, String> {
@@ -269,6 +274,8 @@ pub struct Settings {
     pub websub_hub: Option<Url>,
     pub feed: FeedSettings,
     pub cache_max_age: u32,
+    /// Bytes the response cache may hold (see `response_cache`).
+    pub cache_budget: usize,
     /// HTTP worker threads; `None`: actix's default, one per CPU core.
     pub workers: Option<usize>,
 }
@@ -284,6 +291,7 @@ impl Default for Settings {
             websub_hub: None,
             feed: FeedSettings::default(),
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
+            cache_budget: DEFAULT_CACHE_BUDGET,
             workers: None,
         }
     }
@@ -300,6 +308,7 @@ impl From<ServeArgs> for Settings {
             websub_hub: args.websub_hub,
             feed: FeedSettings::from(args.feed),
             cache_max_age: args.cache_max_age,
+            cache_budget: args.cache_budget,
             workers: args.workers,
         }
     }
@@ -366,6 +375,15 @@ mod tests {
         let cli = Cli::try_parse_from(["herald", "--cors-origins", "https://a.example"]).unwrap();
         assert_eq!(cli.serve.cors_origins.trusted, ["https://a.example"]);
         assert!(Cli::try_parse_from(["herald", "--cors-origins", "a.example"]).is_err());
+    }
+
+    #[test]
+    fn the_cache_budget_defaults_to_64_mib() {
+        let cli = Cli::try_parse_from(["herald"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).cache_budget, 64 << 20);
+        let cli = Cli::try_parse_from(["herald", "--cache-budget", "1000000"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).cache_budget, 1_000_000);
+        assert!(Cli::try_parse_from(["herald", "--cache-budget", "lots"]).is_err());
     }
 
     #[test]

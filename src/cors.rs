@@ -8,13 +8,15 @@
 
 use std::collections::HashSet;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use actix_cors::{Cors, CorsError};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::{Method, header};
-use actix_web::{Error, ResponseError};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{Error, HttpResponse, ResponseError};
+use futures_util::FutureExt;
+use futures_util::future::{Either, LocalBoxFuture, Map};
 
 use crate::error::ApiError;
 
@@ -183,13 +185,14 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         let service = Rc::new(service);
         let trusted = self.trusted.new_transform(service.clone());
-        let public = self.public.new_transform(service);
+        let public = self.public.new_transform(service.clone());
         let trusted_origins = self.trusted_origins.clone();
         Box::pin(async move {
             Ok(CorsByOriginService {
                 trusted_origins,
                 trusted: trusted.await?,
                 public: public.await?,
+                service,
             })
         })
     }
@@ -204,7 +207,11 @@ where
     trusted_origins: Rc<HashSet<header::HeaderValue>>,
     trusted: CorsService<S>,
     public: CorsService<S>,
+    /// The wrapped service itself, for requests without `Origin`.
+    service: Rc<S>,
 }
+
+type Answer<B> = Result<ServiceResponse<EitherBody<B>>, Error>;
 
 impl<S, B> Service<ServiceRequest> for CorsByOriginService<S>
 where
@@ -214,11 +221,23 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Error>>;
+    type Future = Either<
+        Map<S::Future, fn(Result<ServiceResponse<B>, Error>) -> Answer<B>>,
+        LocalBoxFuture<'static, Answer<B>>,
+    >;
 
     forward_ready!(public);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        // Most requests (feed readers, curl, server-side frontends) send no `Origin`: actix-cors
+        // would box a future and rebuild `Vary` for each. The same headers, made without either.
+        if !req.headers().contains_key(header::ORIGIN) && req.method() != Method::OPTIONS {
+            return Either::Left(
+                self.service
+                    .call(req)
+                    .map(without_origin::<B> as fn(_) -> _),
+            );
+        }
         let trusted = req
             .headers()
             .get(header::ORIGIN)
@@ -228,8 +247,64 @@ where
         } else {
             self.public.call(req)
         };
-        Box::pin(async move { fut.await.map(as_problem) })
+        Either::Right(Box::pin(async move { fut.await.map(as_problem) }))
     }
+}
+
+/// What actix-cors adds to the answer to a request without `Origin`, whichever policy: the
+/// exposed headers, and `Origin` and the preflight headers in `Vary` (appended to the first
+/// `Vary` value, which replaces any others), on errors too. A shared cache must not hand a
+/// copy without CORS headers to a browser.
+fn without_origin<B>(answer: Result<ServiceResponse<B>, Error>) -> Answer<B> {
+    match answer {
+        Ok(mut res) => {
+            add_no_origin_headers(res.headers_mut());
+            Ok(res.map_into_left_body())
+        }
+        Err(mut err) => {
+            err.add_response_mapper(|mut res: HttpResponse| {
+                add_no_origin_headers(res.headers_mut());
+                res
+            });
+            Err(err)
+        }
+    }
+}
+
+/// The request headers a CORS answer depends on, as actix-cors lists them in `Vary`.
+macro_rules! cors_vary {
+    () => {
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+    };
+}
+const CORS_VARY: &str = cors_vary!();
+
+/// [`EXPOSED`] as a header value, made once. Static, so answers copy no reference count that
+/// every worker writes.
+static EXPOSED_LIST: LazyLock<&'static str> = LazyLock::new(|| {
+    let names: Vec<&str> = EXPOSED.iter().map(header::HeaderName::as_str).collect();
+    Box::leak(names.join(", ").into_boxed_str())
+});
+
+fn add_no_origin_headers(headers: &mut header::HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static(&EXPOSED_LIST),
+    );
+    let vary = match headers.get(header::VARY) {
+        None => header::HeaderValue::from_static(CORS_VARY),
+        // What every cached answer says: no allocation for it.
+        Some(v) if v == "Accept-Encoding" => {
+            header::HeaderValue::from_static(concat!("Accept-Encoding, ", cors_vary!()))
+        }
+        Some(v) => {
+            let mut value = v.as_bytes().to_vec();
+            value.extend_from_slice(b", ");
+            value.extend_from_slice(CORS_VARY.as_bytes());
+            header::HeaderValue::from_bytes(&value).unwrap_or_else(|_| v.clone())
+        }
+    };
+    headers.insert(header::VARY, vary);
 }
 
 /// actix-cors answers a refused preflight with a plain-text 400; Herald's errors are problem+json.

@@ -2,9 +2,10 @@
 //! content coding, for every successful GET.
 //!
 //! Two paths share the rules below:
-//! - feeds are [`Representation`]s built once per change, compressed up front, and answered by
-//!   [`respond`] without touching the body (and without this module's middleware in the way);
-//! - every other GET goes through [`middleware`], which buffers the handler's body, tags it, and
+//! - public reads (feeds, the anonymous JSON API, item pages) are [`Representation`]s built once
+//!   per change (see `response_cache`), compressed up front, and answered by [`respond`] without
+//!   touching the body; [`HttpCaching`] lets them pass;
+//! - every other GET goes through [`HttpCaching`], which buffers the handler's body, tags it, and
 //!   compresses it per request.
 
 use std::io::Write;
@@ -12,13 +13,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
 use actix_web::body::{self, EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, Duration, Utc};
+use futures_util::FutureExt;
+use futures_util::future::{Either, LocalBoxFuture, Map, Ready, Then, ready};
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -206,13 +208,16 @@ pub struct Representation {
     identity: Bytes,
     gzip: Option<Bytes>,
     brotli: Option<Bytes>,
+    /// Headers of this representation beyond the caching ones (`Link`, a page's CSP).
+    extra: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Representation {
     /// Tags and compresses `body` (maximum compression: this runs once per change).
     pub fn new(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Self {
         let etag = etag::strong(&body);
-        let smaller = |c: Option<Bytes>| c.filter(|c| c.len() < body.len());
+        let worth = body.len() >= MIN_COMPRESS;
+        let smaller = |c: Option<Bytes>| c.filter(|c| worth && c.len() < body.len());
         let gzip = smaller(gzip(&body, 9));
         let brotli = smaller(brotli(&body, 11));
         Self {
@@ -224,7 +229,31 @@ impl Representation {
             identity: Bytes::from(body),
             gzip,
             brotli,
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds a header every answer with a body carries.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.extra.push((name, value));
+        self
+    }
+
+    /// Bytes this representation holds: the body in every coding and its header values.
+    pub fn weight(&self) -> usize {
+        let coded = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
+        let headers: usize = self
+            .extra
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.identity.len()
+            + coded(&self.gzip)
+            + coded(&self.brotli)
+            + headers
+            + 2 * self.etag.len()
+            + self.last_modified.len()
+            + self.content_type.len()
     }
 
     pub fn etag(&self) -> &str {
@@ -255,6 +284,11 @@ impl Representation {
             identity: bytes(&self.identity),
             gzip: self.gzip.as_ref().map(bytes),
             brotli: self.brotli.as_ref().map(bytes),
+            extra: self
+                .extra
+                .iter()
+                .map(|(name, value)| (name.clone(), local_header(value)))
+                .collect(),
         }
     }
 
@@ -310,6 +344,9 @@ pub fn respond(
     let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     if let Some(value) = coding.header() {
         res.insert_header((header::CONTENT_ENCODING, value));
+    }
+    for (name, value) in &rep.extra {
+        res.insert_header((name.clone(), value.clone()));
     }
     res.insert_header((header::CONTENT_TYPE, rep.content_type.clone()))
         .body(body.clone())
@@ -371,7 +408,7 @@ impl ChangeClock {
     }
 }
 
-/// What [`middleware`] needs, registered as its own `app_data` (`web::Data<JsonCaching>`):
+/// What [`HttpCaching`] needs, registered as its own `app_data` (`web::Data<JsonCaching>`):
 /// where to ask when content changed, the revision that says it may have, and the
 /// `Cache-Control` of public answers. Without it, answers get validators and the default
 /// policy but no `Last-Modified`.
@@ -415,22 +452,75 @@ fn is_compressible(content_type: Option<&HeaderValue>) -> bool {
 
 /// Caching for every GET (and HEAD, which is answered as a GET without the body): a strong ETag
 /// of the body unless the handler set one, `Last-Modified`, `Cache-Control` unless the handler
-/// set one, conditional 304s, and gzip/brotli. Responses that are already prepared pass untouched.
-pub async fn middleware<B: MessageBody + 'static>(
-    mut req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let method = req.method().clone();
-    if method == Method::HEAD {
-        // Routes are GET routes; the HTTP/1 codec already knows to omit the body of a HEAD.
-        req.head_mut().method = Method::GET;
-    } else if method != Method::GET {
-        return Ok(next.call(req).await?.map_into_left_body());
+/// set one, conditional 304s, and gzip/brotli. Responses that are already prepared (answers from
+/// the response cache, made by [`respond`]) and errors pass untouched, without a boxed future:
+/// they are most of the traffic.
+pub struct HttpCaching;
+
+impl<S, B> Transform<S, ServiceRequest> for HttpCaching
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = HttpCachingService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(HttpCachingService { service }))
     }
-    let res = next.call(req).await?;
-    if res.status() != StatusCode::OK || is_prepared(res.headers()) {
-        return Ok(res.map_into_left_body());
+}
+
+pub struct HttpCachingService<S> {
+    service: S,
+}
+
+type Answer<B> = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+type Served<B> = Result<ServiceResponse<B>, actix_web::Error>;
+type Finished<B> = Either<Ready<Answer<B>>, LocalBoxFuture<'static, Answer<B>>>;
+
+impl<S, B> Service<ServiceRequest> for HttpCachingService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Either<
+        Map<S::Future, fn(Served<B>) -> Answer<B>>,
+        Then<S::Future, Finished<B>, fn(Served<B>) -> Finished<B>>,
+    >;
+
+    forward_ready!(service);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        if req.method() == Method::HEAD {
+            // Routes are GET routes; the HTTP/1 codec already knows to omit the body of a HEAD.
+            req.head_mut().method = Method::GET;
+        } else if req.method() != Method::GET {
+            return Either::Left(self.service.call(req).map(untouched::<B> as fn(_) -> _));
+        }
+        Either::Right(self.service.call(req).then(finish::<B> as fn(_) -> _))
     }
+}
+
+fn untouched<B>(served: Served<B>) -> Answer<B> {
+    served.map(ServiceResponse::map_into_left_body)
+}
+
+/// A 200 the handler left bare gets its validators and coding; anything else passes.
+fn finish<B: MessageBody + 'static>(served: Served<B>) -> Finished<B> {
+    match served {
+        Ok(res) if res.status() == StatusCode::OK && !is_prepared(res.headers()) => {
+            Either::Right(Box::pin(tag_and_compress(res)))
+        }
+        other => Either::Left(ready(untouched(other))),
+    }
+}
+
+async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> Answer<B> {
     let (req, res) = res.into_parts();
     // Borrowed, not cloned: a clone is a reference-count bump shared by every worker.
     let caching = req.app_data::<Data<JsonCaching>>().map(|d| d.get_ref());
@@ -554,7 +644,7 @@ mod tests {
                             .body("item")
                     }),
                 )
-                .wrap(actix_web::middleware::from_fn(middleware)),
+                .wrap(HttpCaching),
         )
         .await;
         let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;

@@ -15,6 +15,7 @@ pub mod import;
 pub mod markdown;
 pub mod model;
 pub mod openapi;
+pub mod response_cache;
 pub mod revision;
 pub mod schema;
 pub mod startup;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use url::Url;
 
@@ -55,7 +55,8 @@ impl Application {
             AppState::new(store, public_url, clock)
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
-                .with_publishing(settings.feed.clone(), settings.cache_max_age),
+                .with_publishing(settings.feed.clone(), settings.cache_max_age)
+                .with_cache_budget(settings.cache_budget, settings.workers),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.
@@ -175,7 +176,7 @@ pub fn build_app(
                 .configure(openapi::configure)
                 .configure(api::configure)
                 // Validators, 304s, HEAD and compression for every other GET.
-                .wrap(middleware::from_fn(http_cache::middleware)),
+                .wrap(http_cache::HttpCaching),
         )
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))

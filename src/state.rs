@@ -9,8 +9,8 @@ use crate::clock::Clock;
 use crate::config::FeedSettings;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
-use crate::feeds::cache::FeedCache;
 use crate::http_cache::{CachePolicy, JsonCaching};
+use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
 use crate::store::DynStore;
@@ -33,8 +33,8 @@ pub struct AppState {
     pub feed: FeedSettings,
     /// `Cache-Control` of public GET responses.
     pub cache: CachePolicy,
-    /// Rendered feeds (see `feeds::cache`).
-    pub feeds: FeedCache,
+    /// Rendered public answers: feeds, anonymous JSON reads, item pages (see `response_cache`).
+    pub responses: ResponseCache,
     /// What the caching middleware of JSON responses needs; registered as its own app data.
     pub json_caching: web::Data<JsonCaching>,
     /// Where committed changes are announced; the revision and WebSub listen.
@@ -57,7 +57,7 @@ impl AppState {
             revision,
             feed: FeedSettings::default(),
             cache,
-            feeds: FeedCache::default(),
+            responses: ResponseCache::default(),
             json_caching,
             events,
         }
@@ -87,6 +87,13 @@ impl AppState {
         self.cache = CachePolicy::new(cache_max_age);
         // Nothing has served yet, so the middleware's data can still be swapped whole.
         self.json_caching = json_caching(&self.store, &self.clock, &self.revision, &self.cache);
+        self
+    }
+
+    /// A response cache of `budget` bytes for `workers` threads (default: one per core), instead
+    /// of the default one.
+    pub fn with_cache_budget(mut self, budget: usize, workers: Option<usize>) -> Self {
+        self.responses = ResponseCache::new(budget, workers);
         self
     }
 

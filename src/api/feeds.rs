@@ -2,6 +2,8 @@
 //! filter added there) parse into the same [`ListQuery`], so a saved search is a subscription.
 //! Bodies come from the feed cache; this module only finds the right one.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
@@ -12,6 +14,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::{FeedKey, Rendered};
 use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
 use crate::http_cache;
+use crate::response_cache::CacheKey;
 use crate::state::AppState;
 use crate::store::{ListQuery, Visibility};
 use crate::urls::tag_feed_path;
@@ -150,7 +153,7 @@ feed_doc!(
 
 /// The state, borrowed: extracting `web::Data` would clone its `Arc`, a reference count every
 /// worker writes on every request.
-fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
+pub(crate) fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
     req.app_data::<web::Data<AppState>>()
         .map(|data| data.get_ref())
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))
@@ -196,28 +199,46 @@ async fn serve(
 ) -> ApiResult<HttpResponse> {
     let path_tag = path_tag.as_deref().map(normalise_tag).transpose()?;
     let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
-    let mut self_path = match &path_tag {
-        None => format.file_name().to_owned(),
-        Some(tag) => tag_feed_path(tag, format),
-    };
     let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
-    if !filters.is_empty() {
-        self_path.push('?');
-        self_path.push_str(&filters);
-    }
-    let key = FeedKey {
+    // The main feeds' own paths are static: no allocation on their hot path.
+    let self_path: Cow<'static, str> = match (&path_tag, filters.is_empty()) {
+        (None, true) => Cow::Borrowed(format.file_name()),
+        (None, false) => Cow::Owned(format!("{}?{filters}", format.file_name())),
+        (Some(tag), true) => Cow::Owned(tag_feed_path(tag, format)),
+        (Some(tag), false) => Cow::Owned(format!("{}?{filters}", tag_feed_path(tag, format))),
+    };
+    let feed = FeedKey {
         format,
         query,
         self_path,
     };
+    let key = CacheKey::Feed(feed);
+    let CacheKey::Feed(feed) = &key else {
+        unreachable!("built just above")
+    };
+    from_cache(state, req, &key, |now| render(state, feed, now)).await
+}
+
+/// Answers `req` from the response cache entry for `key`, rendering it with `render` when
+/// missing or stale.
+pub(crate) async fn from_cache<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &CacheKey,
+    render: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(DateTime<Utc>) -> Fut,
+    Fut: Future<Output = ApiResult<Rendered>>,
+{
     state
-        .feeds
+        .responses
         .serve(
             &state.revision,
             state.clock.now(),
             state.cache.public(),
-            &key,
-            |now| render(state, &key, now),
+            key,
+            render,
             |rep, cache_control| http_cache::respond(req, rep, cache_control),
         )
         .await
@@ -300,10 +321,10 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         },
         entries,
     );
-    Ok(Rendered {
-        body: key.format.render(&doc)?,
-        content_type: key.format.content_type(),
-        updated: doc.updated,
-        next_change: state.store.next_due(now).await?,
-    })
+    Ok(Rendered::new(
+        key.format.render(&doc)?,
+        key.format.content_type(),
+        doc.updated,
+        state.store.next_due(now).await?,
+    ))
 }

@@ -2,18 +2,20 @@
 
 use std::sync::LazyLock;
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::feeds::{app_state, from_cache};
 use super::{editor_only, not_allowed, write};
 use crate::api::auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
 use crate::model::{Link, NewsItem};
+use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
 use crate::store::{Cursor, ItemKey, ListQuery, SearchTerm, Sort, Visibility};
 use crate::urls::Urls;
@@ -181,7 +183,7 @@ fn item_json(item: &NewsItem, urls: &Urls) -> ApiResult<Vec<u8>> {
 
 /// `value` as JSON. A failure is ours (a 500, logged), never an empty body: an empty 200 would
 /// carry the ETag of nothing and a client could write against it.
-fn json_bytes(value: &impl Serialize) -> ApiResult<Vec<u8>> {
+pub(crate) fn json_bytes(value: &impl Serialize) -> ApiResult<Vec<u8>> {
     serde_json::to_vec(value)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("serialising an item")))
 }
@@ -206,11 +208,11 @@ pub fn item_response(
 }
 
 /// Answers computed for an editor may show drafts: no cache may keep or share them.
-fn private(response: &mut HttpResponseBuilder) {
-    response.insert_header(CacheControl(vec![
-        CacheDirective::Private,
-        CacheDirective::NoStore,
-    ]));
+fn private(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
 }
 
 /// A page of items (whole, or the keys `fields` picked). Its contract is [`NewsPage`].
@@ -289,6 +291,16 @@ pub enum ListStatus {
     Draft,
     /// Published with a `published_at` still in the future.
     Scheduled,
+}
+
+impl ListStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListStatus::Published => "published",
+            ListStatus::Draft => "draft",
+            ListStatus::Scheduled => "scheduled",
+        }
+    }
 }
 
 impl ListParams {
@@ -411,6 +423,42 @@ impl ListParams {
         Ok(params)
     }
 
+    /// The query string of the page after this one: these parameters, written out canonically
+    /// (so every request that shares a cached page shares its `Link` too), with `next` as the
+    /// cursor. Parameters the list ignores are left out.
+    pub fn next_query(&self, next: &Cursor) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        if self.limit != DEFAULT_LIMIT {
+            out.append_pair("limit", &self.limit.to_string());
+        }
+        for tag in &self.tags {
+            out.append_pair("tag", tag);
+        }
+        if !self.search.is_empty() {
+            out.append_pair("q", &search_text(&self.search));
+        }
+        if let Some(since) = self.since {
+            out.append_pair("since", &rfc3339(since));
+        }
+        if let Some(until) = self.until {
+            out.append_pair("until", &rfc3339(until));
+        }
+        if let Some(sort) = self.sort {
+            out.append_pair("sort", sort.as_str());
+        }
+        if let Some(fields) = &self.fields {
+            out.append_pair("fields", &fields.join(","));
+        }
+        if self.count {
+            out.append_pair("count", "true");
+        }
+        if let Some(status) = self.status {
+            out.append_pair("status", status.as_str());
+        }
+        out.append_pair("cursor", &next.encode());
+        out.finish()
+    }
+
     /// The store query for these parameters as `visibility` sees them; checks the rules that
     /// tie parameters together.
     pub fn query(&self, visibility: Visibility) -> ApiResult<ListQuery> {
@@ -526,16 +574,22 @@ pub fn search_terms(text: &str) -> Vec<SearchTerm> {
     terms
 }
 
-/// The query string for the page after this one: every parameter kept, the cursor replaced.
-fn next_query(query: &str, next: &Cursor) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if key != "cursor" {
-            out.append_pair(&key, &value);
-        }
-    }
-    out.append_pair("cursor", &next.encode());
-    out.finish()
+/// `terms` as `q` text that [`search_terms`] reads back as the same terms: a word as itself, a
+/// phrase in quotes, a prefix with its `*`.
+fn search_text(terms: &[SearchTerm]) -> String {
+    let written: Vec<String> = terms
+        .iter()
+        .map(|term| {
+            let words = term.words.join(" ");
+            let star = if term.prefix { "*" } else { "" };
+            if term.words.len() > 1 {
+                format!("\"{words}\"{star}")
+            } else {
+                format!("{words}{star}")
+            }
+        })
+        .collect();
+    written.join(" ")
 }
 
 /// Only the chosen keys of an item.
@@ -578,13 +632,30 @@ fn pick(view: ItemView<'_>, fields: &[&str]) -> ApiResult<serde_json::Map<String
     ),
     security((), ("bearer" = [])),
 )]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
+    let state = app_state(&req)?;
     let params = ListParams::parse(req.query_string())?;
+    if params.status.is_none() && shared(&req) {
+        // Visibility is filled in at render time; the key is the normalised request.
+        let query = params.query(Visibility::Public {
+            now: DateTime::UNIX_EPOCH,
+        })?;
+        let mut fields = params.fields.clone();
+        if let Some(fields) = &mut fields {
+            fields.sort_unstable();
+        }
+        let key = CacheKey::List { query, fields };
+        return serve_cached(state, &req, &key, |now| async move {
+            let query = params.query(Visibility::Public { now })?;
+            list_page(state, &params, &query).await
+        })
+        .await;
+    }
     let now = state.clock.now();
     let visibility = match params.status {
         None => Visibility::Public { now },
         Some(status) => {
-            auth::authenticate(&state, req.headers()).await?;
+            auth::authenticate(state, req.headers()).await?;
             match status {
                 ListStatus::Published => Visibility::Public { now },
                 ListStatus::Draft => Visibility::Drafts,
@@ -593,38 +664,82 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
         }
     };
     let query = params.query(visibility)?;
-    let page = state.store.list(&query).await?;
-    let mut response = HttpResponse::Ok();
+    let mut response = list_page(state, &params, &query).await?.into_response();
     if params.status.is_some() {
-        private(&mut response);
+        private(response.headers_mut());
     }
-    if let Some(next) = &page.next {
-        let url = state.urls.url(&format!(
-            "api/v1/news?{}",
-            next_query(req.query_string(), next)
-        ));
-        response.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
-    }
+    Ok(response)
+}
+
+/// Whether a read may be answered from, and fill, the shared response cache: not when it
+/// carries credentials (an editor's answers may show drafts, and a bad token must be refused).
+pub(crate) fn shared(req: &HttpRequest) -> bool {
+    !req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Answers an anonymous read from the response cache, rendering with `render` once per change.
+/// `render` makes the body and its headers; the answer is as new as the newest public change
+/// (`Last-Modified`) and holds until the next scheduled item goes live.
+pub(crate) async fn serve_cached<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &CacheKey,
+    render: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(DateTime<Utc>) -> Fut,
+    Fut: Future<Output = ApiResult<Rendered>>,
+{
+    from_cache(state, req, key, |now| async move {
+        let rendered = render(now).await?;
+        Ok(Rendered {
+            updated: state.json_caching.last_change().await?,
+            next_change: state.store.next_due(now).await?,
+            ..rendered
+        })
+    })
+    .await
+}
+
+/// A page of the list as JSON, with its `Link: rel="next"`; the caller adds the validators.
+async fn list_page(
+    state: &AppState,
+    params: &ListParams,
+    query: &ListQuery,
+) -> ApiResult<Rendered> {
+    let page = state.store.list(query).await?;
     let views = page
         .items
         .iter()
         .map(|item| ItemView::new(item, &state.urls));
     let next_cursor = page.next.map(|c| c.encode());
-    Ok(match &params.fields {
-        None => response.json(ListBody {
+    let body = match &params.fields {
+        None => json_bytes(&ListBody {
             items: views.collect(),
             next_cursor,
             total: page.total,
-        }),
-        Some(fields) => response.json(ListBody {
+        })?,
+        Some(fields) => json_bytes(&ListBody {
             items: views
                 .map(|view| pick(view, fields))
                 .collect::<ApiResult<Vec<_>>>()?,
             next_cursor,
             total: page.total,
-        }),
-    })
+        })?,
+    };
+    let mut rendered = Rendered::new(body, JSON, DateTime::UNIX_EPOCH, None);
+    if let Some(next) = &page.next {
+        let url = state
+            .urls
+            .url(&format!("api/v1/news?{}", params.next_query(next)));
+        let link = HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("a Link header")))?;
+        rendered.headers.push((header::LINK, link));
+    }
+    Ok(rendered)
 }
+
+pub(crate) const JSON: &str = "application/json";
 
 /// One item. Anonymous readers see it once it is published and due; an editor's token shows
 /// drafts and scheduled items too.
@@ -645,24 +760,30 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Htt
     ),
     security((), ("bearer" = [])),
 )]
-pub async fn get(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let editor = auth::optional(&state, req.headers()).await?;
+pub async fn get(req: HttpRequest, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req)?;
+    if shared(&req) {
+        let cache_key = CacheKey::Item(key.clone());
+        return serve_cached(state, &req, &cache_key, |now| async move {
+            let item = fetch(state, &key, Visibility::Public { now }).await?;
+            let body = item_json(&item, &state.urls)?;
+            Ok(Rendered::new(body, JSON, DateTime::UNIX_EPOCH, None))
+        })
+        .await;
+    }
+    let editor = auth::optional(state, req.headers()).await?;
     let visibility = match editor {
         Some(_) => Visibility::All,
         None => Visibility::Public {
             now: state.clock.now(),
         },
     };
-    let item = fetch(&state, &key, visibility).await?;
-    let mut response = HttpResponse::Ok();
+    let item = fetch(state, &key, visibility).await?;
+    let mut response = item_response(HttpResponse::Ok(), &item, &state.urls)?;
     if editor.is_some() {
-        private(&mut response);
+        private(response.headers_mut());
     }
-    item_response(response, &item, &state.urls)
+    Ok(response)
 }
 
 /// The item `key` (id or slug) names, if `visibility` lets it through; else a 404.

@@ -1,12 +1,16 @@
 //! The item permalink (`url` in the API, `link` in feeds): a minimal, dependency-free HTML page
 //! so the links Herald hands out open in a browser. Real sites put their own frontend here.
 
-use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use utoipa::OpenApi;
 
+use super::feeds::app_state;
+use super::news::{serve_cached, shared};
 use super::read_only;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
 
@@ -31,11 +35,23 @@ pub struct PagesDoc;
         (status = 404, description = "No such public item", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResult<HttpResponse> {
-    let now = state.clock.now();
+pub async fn item(req: HttpRequest, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    let state = app_state(&req)?;
+    if shared(&req) {
+        let cache_key = CacheKey::Page(key.clone());
+        return serve_cached(state, &req, &cache_key, |now| render(state, &key, now)).await;
+    }
+    Ok(render(state, &key, state.clock.now())
+        .await?
+        .into_response())
+}
+
+/// The page of the item `key` names, as public readers see it at `now`; the caller adds the
+/// validators.
+async fn render(state: &AppState, key: &str, now: DateTime<Utc>) -> ApiResult<Rendered> {
     let item = state
         .store
-        .get(&ItemKey::parse(&key), Visibility::Public { now })
+        .get(&ItemKey::parse(key), Visibility::Public { now })
         .await?
         .ok_or_else(|| ApiError::NotFound("no such news item".to_owned()))?;
     let title = escape(&item.title);
@@ -51,14 +67,18 @@ pub async fn item(state: web::Data<AppState>, key: web::Path<String>) -> ApiResu
          </head><body><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p>{html}</article></body></html>\n",
         html = item.content_html,
     );
-    Ok(HttpResponse::Ok()
-        .content_type(ContentType::html())
-        // The body is sanitised already; the policy is a second fence against scripts.
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; img-src * data:; style-src 'unsafe-inline'",
-        ))
-        .body(body))
+    let mut page = Rendered::new(
+        body.into_bytes(),
+        "text/html; charset=utf-8",
+        DateTime::UNIX_EPOCH,
+        None,
+    );
+    // The body is sanitised already; the policy is a second fence against scripts.
+    page.headers.push((
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src * data:; style-src 'unsafe-inline'"),
+    ));
+    Ok(page)
 }
 
 /// Escapes text for HTML element content and quoted attributes.

@@ -1,11 +1,15 @@
 //! `/api/v1/tags`: every tag with the number of public items carrying it.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use super::feeds::app_state;
+use super::news::{JSON, json_bytes, serve_cached, shared};
 use super::read_only;
 use crate::error::ApiResult;
+use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
 use crate::store::Visibility;
 
@@ -42,10 +46,18 @@ pub struct TagsBody {
     tag = "news",
     responses((status = 200, description = "The tags in use", body = TagsBody)),
 )]
-pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let now = state.clock.now();
+pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
+    let state = app_state(&req)?;
+    if shared(&req) {
+        return serve_cached(state, &req, &CacheKey::Tags, |now| render(state, now)).await;
+    }
+    Ok(render(state, state.clock.now()).await?.into_response())
+}
+
+/// The tags as public readers see them at `now`; the caller adds the validators.
+async fn render(state: &AppState, now: DateTime<Utc>) -> ApiResult<Rendered> {
     let tags = state.store.tags(Visibility::Public { now }).await?;
-    Ok(HttpResponse::Ok().json(TagsBody {
+    let body = json_bytes(&TagsBody {
         tags: tags
             .into_iter()
             .map(|t| TagView {
@@ -53,5 +65,6 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
                 count: t.count,
             })
             .collect(),
-    }))
+    })?;
+    Ok(Rendered::new(body, JSON, DateTime::UNIX_EPOCH, None))
 }

@@ -217,3 +217,41 @@ async fn problem_responses_carry_the_cors_headers() {
     );
     assert_problem(response, 400).await;
 }
+
+/// A request without `Origin` (curl, feed readers, server-side frontends) gets no CORS grant,
+/// but every answer, errors included, still says it varies by `Origin`, so a shared cache never
+/// hands such a copy to a browser; and the exposed headers are the same as for browsers.
+#[tokio::test]
+async fn answers_without_origin_still_vary_by_origin() {
+    let app = spawn_with_origins("*,https://admin.example").await;
+    let cors_vary = [
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+    ];
+    for (method, path, status, coded) in [
+        (Method::GET, "/feed.atom", 200, true),
+        (Method::GET, "/api/v1/news", 200, true),
+        (Method::HEAD, "/api/v1/news/1", 200, true),
+        (Method::GET, "/api/v1/news/999", 404, false),
+        (Method::GET, "/no/such/path", 404, false),
+        (Method::DELETE, "/api/v1/news/1", 401, false),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        let headers = response.headers();
+        assert_eq!(header(headers, "access-control-allow-origin"), None);
+        assert_eq!(header(headers, "access-control-allow-credentials"), None);
+        assert_exposes_paging_and_caching(headers);
+        let mut expected: Vec<&str> = cors_vary.to_vec();
+        if coded {
+            expected.insert(0, "accept-encoding");
+        }
+        assert_eq!(tokens(headers, "vary"), expected, "{method} {path}");
+    }
+}

@@ -13,8 +13,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    RawResponse, TestApp, assert_problem, seed_dir, settings_for, spawn_app, spawn_configured,
-    spawn_with,
+    RawResponse, TestApp, assert_problem, seed_dir, settings_for, spawn_adjusted, spawn_app,
+    spawn_configured, spawn_with,
 };
 
 const RSS: &str = "application/rss+xml; charset=utf-8";
@@ -436,24 +436,26 @@ async fn per_tag_and_filtered_feeds_list_only_matching_items() {
 }
 
 #[tokio::test]
-async fn per_query_feeds_stay_within_the_cache_bound() {
-    let app = spawn_app().await;
-    let bound = herald::feeds::cache::CAPACITY;
-    for i in 0..bound + 20 {
+async fn per_query_feeds_stay_within_the_cache_budget() {
+    let budget = 32 * 1024;
+    let app = spawn_adjusted(|settings| settings.cache_budget = budget).await;
+    for i in 0..200 {
         let response = app.get(&format!("/tags/t{i}/feed.json")).await;
         assert_eq!(response.status(), 200);
     }
-    assert_eq!(app.state.feeds.len(), bound);
+    let stats = app.state.responses.stats();
+    assert!(stats.bytes <= budget, "{stats:?}");
+    assert!(stats.evictions > 0, "{stats:?}");
     // Parameters the list API ignores share the canonical feed's entry and self link.
     let canonical = body(&app, "/feed.atom").await.1;
-    let entries = app.state.feeds.len();
+    let renders = app.state.responses.stats().renders;
     for i in 0..10 {
         let path = format!("/feed.atom?utm_source={i}&limit=5");
         let response = app.get(&path).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.bytes().await.unwrap(), canonical, "{path}");
     }
-    assert_eq!(app.state.feeds.len(), entries);
+    assert_eq!(app.state.responses.stats().renders, renders);
 }
 
 async fn all_ids(app: &TestApp) -> Vec<Vec<String>> {

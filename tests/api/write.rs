@@ -23,7 +23,7 @@ fn etag_of(response: &reqwest::Response) -> String {
 }
 
 /// POSTs `body` and returns the created item and its ETag.
-async fn create(app: &TestApp, token: &str, body: Value) -> (Value, String) {
+pub async fn create(app: &TestApp, token: &str, body: Value) -> (Value, String) {
     let response = app
         .authed(Method::POST, "/api/v1/news", token)
         .json(&body)
