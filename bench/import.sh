@@ -8,6 +8,7 @@
 # alternating rounds, so both see the same machine. Release build; work files in bench/data/.
 #
 #   bench/import.sh [N] [ROUNDS]     # N defaults to 100,000, ROUNDS to 2
+#   PATHS=fresh bench/import.sh 1000000 1   # one path only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ echo "== $N items, $(du -h "$JSONL" | cut -f1) of JSON Lines; load: $(cut -d' ' 
 
 export RUST_LOG=info,sqlx::query=error
 for round in $(seq 1 "$ROUNDS"); do
-    for path in journaled fresh; do
+    for path in ${PATHS:-journaled fresh}; do
         db="$DATA/import-$path.db"
         rm -f "$db" "$db-wal" "$db-shm"
         if [[ $path == journaled ]]; then
