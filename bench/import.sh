@@ -9,6 +9,7 @@
 #
 #   bench/import.sh [N] [ROUNDS]     # N defaults to 100,000, ROUNDS to 2
 #   PATHS=fresh bench/import.sh 1000000 1   # one path only
+#   KEEP_DB=1 …                             # keep the last store built (bench/data/import-*.db)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,6 @@ for round in $(seq 1 "$ROUNDS"); do
         rate=$(grep -o '([0-9]* items/s)' <<<"$out" | tr -d '()')
         fill=$(grep 'filled the full-text index' <<<"$out" | grep -o 'items_per_sec=[0-9.]*' | cut -d= -f2 || true)
         echo "round $round  $path: $rate${fill:+  (full-text fill alone: ${fill%.*} items/s)}"
-        rm -f "$db" "$db-wal" "$db-shm"
+        [[ "${KEEP_DB:-0}" == 1 ]] || rm -f "$db" "$db-wal" "$db-shm"
     done
 done
