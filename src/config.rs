@@ -4,11 +4,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::cors::CorsOrigins;
+use crate::store::{DEFAULT_DB_TIMEOUT_SECS, DEFAULT_POOL_SIZE, PoolSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,6 +79,23 @@ pub struct DatabaseArgs {
     /// Database to use; a SQLite file is created if missing.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: DatabaseUrl,
+    /// Database connections kept open at most (per process).
+    #[arg(long, env = "HERALD_DB_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "HERALD_DB_TIMEOUT", default_value_t = DEFAULT_DB_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_timeout: u64,
+}
+
+impl DatabaseArgs {
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_pool_size,
+            timeout: Duration::from_secs(self.db_timeout),
+        }
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://herald.db";
@@ -261,6 +280,8 @@ impl From<FeedArgs> for FeedSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
+    /// Pool size and connection timeout, for every engine.
+    pub pool: PoolSettings,
     pub bind: SocketAddr,
     /// `None`: derived from the bound address once the listener exists (port 0 in tests).
     pub public_url: Option<Url>,
@@ -271,12 +292,16 @@ pub struct Settings {
     pub cache_max_age: u32,
     /// HTTP worker threads; `None`: actix's default, one per CPU core.
     pub workers: Option<usize>,
+    /// How often the change log is polled (see `events::watch`); not a flag: tests lengthen it
+    /// to show that the store's wake-ups alone bring another replica's writes.
+    pub watch_every: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: DatabaseUrl::new(DEFAULT_DATABASE_URL),
+            pool: PoolSettings::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             seed_dir: None,
@@ -285,6 +310,7 @@ impl Default for Settings {
             feed: FeedSettings::default(),
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
             workers: None,
+            watch_every: crate::events::WATCH_EVERY,
         }
     }
 }
@@ -292,6 +318,7 @@ impl Default for Settings {
 impl From<ServeArgs> for Settings {
     fn from(args: ServeArgs) -> Self {
         Settings {
+            pool: args.db.pool(),
             database_url: args.db.database_url,
             bind: args.bind,
             public_url: args.public_url,
@@ -301,6 +328,7 @@ impl From<ServeArgs> for Settings {
             feed: FeedSettings::from(args.feed),
             cache_max_age: args.cache_max_age,
             workers: args.workers,
+            watch_every: crate::events::WATCH_EVERY,
         }
     }
 }
@@ -418,6 +446,24 @@ mod tests {
         assert_eq!(format!("{sqlite}"), "sqlite://herald.db");
         let user_only = DatabaseUrl::new("postgres://herald@db.example/news");
         assert_eq!(format!("{user_only}"), "postgres://herald@db.example/news");
+    }
+
+    #[test]
+    fn pool_settings_default_and_reach_the_settings() {
+        let settings = Settings::from(Cli::try_parse_from(["herald"]).unwrap().serve);
+        assert_eq!(settings.pool, PoolSettings::default());
+        let cli =
+            Cli::try_parse_from(["herald", "--db-pool-size", "3", "--db-timeout", "2"]).unwrap();
+        let settings = Settings::from(cli.serve);
+        assert_eq!(settings.pool.max_connections, 3);
+        assert_eq!(settings.pool.timeout, Duration::from_secs(2));
+        let cli = Cli::try_parse_from(["herald", "migrate", "--db-pool-size", "2"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Migrate(db)) if db.pool().max_connections == 2)
+        );
+        for bad in [["--db-pool-size", "0"], ["--db-timeout", "0"]] {
+            assert!(Cli::try_parse_from(["herald", bad[0], bad[1]]).is_err());
+        }
     }
 
     #[test]

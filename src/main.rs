@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn open(db: &DatabaseArgs) -> anyhow::Result<store::DynStore> {
-    let store = store::connect(db.database_url.expose()).await?;
+    let store = store::connect_with(db.database_url.expose(), db.pool()).await?;
     store.migrate().await?;
     Ok(store)
 }

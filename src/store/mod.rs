@@ -40,6 +40,65 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database cannot be reached right now (down, restarting, or no connection free within
+    /// the pool's timeout): worth trying again later, not a fault in the request or the data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(e) if is_unreachable(e))
+    }
+}
+
+/// Whether a driver error means "no database to talk to" rather than "the database said no".
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL's SQLSTATE classes 08 (connection exception) and 57P (shut down,
+        // starting up), and 53300 (too many connections). SQLite's codes are plain numbers,
+        // so they never match.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
+/// Whether an error, or anything in its chain of causes, is [`StoreError::is_unavailable`].
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable)
+            || cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(is_unreachable)
+    })
+}
+
+/// How a store uses its database connections; the same settings for every engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections kept open at most.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection (opening one included) before the store gives
+    /// up with an unavailable error: a request then gets a 503 instead of hanging.
+    pub timeout: std::time::Duration,
+}
+
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+pub const DEFAULT_DB_TIMEOUT_SECS: u64 = 5;
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_POOL_SIZE,
+            timeout: std::time::Duration::from_secs(DEFAULT_DB_TIMEOUT_SECS),
+        }
+    }
+}
+
 /// Who is asking decides which items exist for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Visibility {
@@ -436,7 +495,18 @@ pub trait ChangeLog: Send + Sync {
     /// mark, all in one write transaction, so concurrent callers record each item once. The
     /// first call ever only sets the mark.
     async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<Change>>;
+    /// Wake-ups pushed by the database whenever any process commits a change (PostgreSQL's
+    /// `LISTEN herald_changes`), so a watcher reads the log at once rather than at its next
+    /// poll. `None` when the engine cannot push (SQLite): polling alone then. A wake-up carries
+    /// nothing (the log says what changed), may come for a change already read, and may be
+    /// lost (a dropped connection), which is why the poll stays. Ends when the receiver drops.
+    async fn change_wakeups(&self) -> StoreResult<Option<ChangeWakeups>> {
+        Ok(None)
+    }
 }
+
+/// See [`ChangeLog::change_wakeups`].
+pub type ChangeWakeups = tokio::sync::mpsc::Receiver<()>;
 
 #[async_trait]
 pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
@@ -448,10 +518,17 @@ pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a database URL names.
+/// Opens the store a database URL names, with the default [`PoolSettings`].
 pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
+    connect_with(database_url, PoolSettings::default()).await
+}
+
+/// Opens the store a database URL names.
+pub async fn connect_with(database_url: &str, pool: PoolSettings) -> anyhow::Result<DynStore> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+        Ok(Arc::new(
+            SqliteStore::connect_with(database_url, pool).await?,
+        ))
     } else {
         anyhow::bail!("unsupported DATABASE_URL `{database_url}`: use sqlite://PATH")
     }

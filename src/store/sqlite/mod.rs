@@ -19,7 +19,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{ListQuery, Store, StoreError, StoreResult};
+use super::{ListQuery, PoolSettings, Store, StoreError, StoreResult};
 
 pub use items::CONTENT_TIMES_SQL;
 pub use tokens::TOKEN_BY_HASH_SQL;
@@ -34,6 +34,10 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -41,7 +45,8 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.timeout)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
