@@ -9,6 +9,7 @@ mod helpers;
 mod import;
 mod openapi;
 mod read;
+mod replicas;
 mod search;
 mod seed;
 mod sqlite_plans;
