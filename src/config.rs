@@ -46,6 +46,20 @@ pub enum Command {
         #[arg(long, env = "HERALD_PUBLIC_URL")]
         public_url: Option<Url>,
     },
+    /// Copy everything in one store into another (SQLite or PostgreSQL, either way): items with
+    /// their ids, GUIDs and dates, tokens, meta and the change log; row counts are compared at
+    /// the end. Stop every writer to the source first.
+    CopyStore {
+        /// The store to copy (left unchanged).
+        #[arg(long)]
+        from: DatabaseUrl,
+        /// The store to copy into; migrated first, and it must be empty unless `--force`.
+        #[arg(long)]
+        to: DatabaseUrl,
+        /// Delete everything in a non-empty target first, then copy.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the API tokens editors write with.
     #[command(subcommand)]
     Token(TokenCommand),

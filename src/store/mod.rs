@@ -1,6 +1,7 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+pub mod copy;
 pub mod rules;
 pub mod sqlite;
 
@@ -508,8 +509,75 @@ pub trait ChangeLog: Send + Sync {
 /// See [`ChangeLog::change_wakeups`].
 pub type ChangeWakeups = tokio::sync::mpsc::Receiver<()>;
 
+/// An item with every stored field, as `herald copy-store` moves it between stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub item: NewsItem,
+    /// Where an imported item came from (see [`SourcedItem`]).
+    pub source_key: Option<String>,
+}
+
+/// A token with every stored field: its hash, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub name: String,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Where a store's counters stand: the next item id and change `seq` are above these, even
+/// when the rows that had them are gone (ids and sequence numbers are never reused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    pub item_id: i64,
+    pub change_seq: i64,
+}
+
+/// How many rows a store holds of each kind: compared after a copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub items: i64,
+    pub links: i64,
+    pub tags: i64,
+    pub tokens: i64,
+    pub meta: i64,
+    pub changes: i64,
+}
+
+impl StoreCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Moving a whole store to another (`herald copy-store`): every row with its stored fields,
+/// read in id order and written back as it was, engine-neutral.
 #[async_trait]
-pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
+pub trait StoreExport: Send + Sync {
+    /// Up to `limit` items with an id above `after`, in id order, drafts included.
+    async fn export_items(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredItem>>;
+    /// Every token, revoked ones included, oldest first.
+    async fn export_tokens(&self) -> StoreResult<Vec<StoredToken>>;
+    /// Every meta key with its value, by key.
+    async fn export_meta(&self) -> StoreResult<Vec<(String, String)>>;
+    async fn positions(&self) -> StoreResult<Positions>;
+    async fn counts(&self) -> StoreResult<StoreCounts>;
+    /// Writes items exactly as given (ids, GUIDs, times, links, tags, source keys) in one
+    /// transaction, recording no change: the change log is copied on its own.
+    async fn insert_items(&self, items: &[StoredItem]) -> StoreResult<()>;
+    async fn insert_tokens(&self, tokens: &[StoredToken]) -> StoreResult<()>;
+    /// Writes changes with their own `seq`, in one transaction.
+    async fn insert_changes(&self, changes: &[Change]) -> StoreResult<()>;
+    /// Moves the counters to `positions` at least (never back), so new ids and sequence
+    /// numbers follow the copied ones.
+    async fn advance_positions(&self, positions: Positions) -> StoreResult<()>;
+    /// Deletes every item, token, meta entry and change (the counters stay where they are).
+    async fn clear(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database does.

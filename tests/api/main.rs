@@ -2,6 +2,7 @@
 
 mod changes;
 mod conformance;
+mod copy_store;
 mod cors;
 mod events;
 mod feeds;

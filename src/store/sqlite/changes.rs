@@ -44,7 +44,7 @@ impl TryFrom<ChangeRow> for Change {
     }
 }
 
-fn tags_json(tags: &[String]) -> StoreResult<String> {
+pub(super) fn tags_json(tags: &[String]) -> StoreResult<String> {
     Ok(serde_json::to_string(tags).map_err(anyhow::Error::from)?)
 }
 

@@ -70,7 +70,7 @@ pub(super) fn timestamp(secs: i64) -> StoreResult<DateTime<Utc>> {
 }
 
 impl ItemRow {
-    fn into_item(self, links: Vec<Link>, tags: Vec<String>) -> StoreResult<NewsItem> {
+    pub(super) fn into_item(self, links: Vec<Link>, tags: Vec<String>) -> StoreResult<NewsItem> {
         let status = Status::parse(&self.status).ok_or_else(|| {
             StoreError::Corrupt(format!("item {} has status `{}`", self.id, self.status))
         })?;

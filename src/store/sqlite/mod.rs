@@ -4,6 +4,7 @@
 //! [`import`], [`tokens`], [`meta`], [`changes`] (the change log), and [`fts`] (FTS5 glue).
 
 mod changes;
+mod export;
 mod fts;
 mod import;
 mod items;
