@@ -259,9 +259,10 @@ async fn a_non_empty_target_is_refused_unless_forced_and_then_replaced() {
         .unwrap();
     assert_eq!(kept["items"][0]["title"], "Only in the target", "untouched");
 
-    // As the README says: no writer on either store while copying.
-    target.stop().await;
-    source.stop().await;
+    // As the README says: no server on either store while copying.
+    for app in [target, source] {
+        app.stop().await;
+    }
     let stdout = assert_copied(&copy_store(&source_url, &target_url, true));
     assert!(stdout.contains("deleted what"), "{stdout}");
     // A fresh server on the target serves the source's news, not the deleted item.
