@@ -199,6 +199,10 @@ fn is_web_url(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.host().is_some()
 }
 
+/// Texts may hold any character but U+0000: it means nothing in news, XML cannot carry it,
+/// and PostgreSQL cannot store it.
+const NUL_RULE: &str = "must not contain the NUL character (U+0000)";
+
 /// A one-line label (title, link title, tag): 1 to `max` characters, no control characters,
 /// so it reads the same in JSON, HTML and every feed format.
 fn is_label(text: &str, max: usize) -> bool {
@@ -271,6 +275,9 @@ impl<'a> Fields<'a, '_> {
                 format!("must be at most {MAX_SUMMARY_CHARS} characters"),
             );
         }
+        if summary.contains('\0') {
+            return self.fail("summary", NUL_RULE);
+        }
         (!summary.is_empty()).then(|| summary.to_owned())
     }
 
@@ -285,6 +292,9 @@ impl<'a> Fields<'a, '_> {
                 "content_markdown",
                 format!("must be at most 1 MiB ({MAX_MARKDOWN_BYTES} bytes of UTF-8)"),
             );
+        }
+        if markdown.contains('\0') {
+            return self.fail("content_markdown", NUL_RULE);
         }
         Some(markdown.clone())
     }

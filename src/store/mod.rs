@@ -2,6 +2,8 @@
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
 pub mod copy;
+pub mod postgres;
+mod rows;
 pub mod rules;
 pub mod sqlite;
 
@@ -14,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ItemDraft, NewsItem};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,15 @@ pub struct PoolSettings {
 
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 pub const DEFAULT_DB_TIMEOUT_SECS: u64 = 5;
+
+impl PoolSettings {
+    /// The same settings as sqlx's PostgreSQL pool options.
+    pub fn postgres(&self) -> sqlx::postgres::PgPoolOptions {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.timeout)
+    }
+}
 
 impl Default for PoolSettings {
     fn default() -> Self {
@@ -597,9 +609,20 @@ pub async fn connect_with(database_url: &str, pool: PoolSettings) -> anyhow::Res
         Ok(Arc::new(
             SqliteStore::connect_with(database_url, pool).await?,
         ))
+    } else if is_postgres_url(database_url) {
+        Ok(Arc::new(
+            PostgresStore::connect_with(database_url, pool.postgres()).await?,
+        ))
     } else {
-        anyhow::bail!("unsupported DATABASE_URL `{database_url}`: use sqlite://PATH")
+        anyhow::bail!(
+            "unsupported DATABASE_URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+        )
     }
+}
+
+/// Whether a database URL names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, WriteItem};
+use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, Visibility, WriteItem};
 use crate::model::{NewsItem, Status};
 
 /// The sort a query really runs: relevance needs a search to rank by.
@@ -25,6 +25,51 @@ pub fn whole_second_bounds(query: &ListQuery) -> (Option<i64>, Option<i64>) {
         .map(|s| s.timestamp() + i64::from(s.timestamp_subsec_nanos() > 0));
     let until = query.until.map(|u| u.timestamp());
     (since, until)
+}
+
+/// Inclusive bounds on `published_at` in whole seconds, merged from visibility, `since`/`until`
+/// and the cursor, so an index sees one range instead of several overlapping ones.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    pub lower: Option<i64>,
+    pub upper: Option<i64>,
+}
+
+impl DateRange {
+    pub fn at_least(&mut self, t: i64) {
+        self.lower = Some(self.lower.map_or(t, |l| l.max(t)));
+    }
+
+    pub fn at_most(&mut self, t: i64) {
+        self.upper = Some(self.upper.map_or(t, |u| u.min(t)));
+    }
+
+    /// Adds the query's `since` and `until`.
+    pub fn since_until(&mut self, query: &ListQuery) {
+        let (since, until) = whole_second_bounds(query);
+        if let Some(since) = since {
+            self.at_least(since);
+        }
+        if let Some(until) = until {
+            self.at_most(until);
+        }
+    }
+}
+
+/// The status `visibility` lets through (`None`: any); the dates it allows go into `range`.
+pub fn visible_status(visibility: Visibility, range: &mut DateRange) -> Option<Status> {
+    match visibility {
+        Visibility::Public { now } => {
+            range.at_most(now.timestamp());
+            Some(Status::Published)
+        }
+        Visibility::Scheduled { now } => {
+            range.at_least(now.timestamp() + 1);
+            Some(Status::Published)
+        }
+        Visibility::Drafts => Some(Status::Draft),
+        Visibility::All => None,
+    }
 }
 
 /// What paging needs of a listed row: its sort keys.
@@ -211,6 +256,28 @@ pub fn conflict_field_of_constraint(name: &str) -> Option<&'static str> {
         .iter()
         .find(|u| u.default_constraint_name() == name)
         .map(|u| u.field)
+}
+
+/// A unique-constraint violation as the conflict on the API field it stands for. PostgreSQL
+/// names the constraint; SQLite names none (`constraint()` is `None`), only the clashing
+/// columns in its message: "UNIQUE constraint failed: news_items.slug".
+pub fn map_unique(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let by_name = db.constraint().and_then(conflict_field_of_constraint);
+        let by_column = || {
+            let columns = db.message().split_once("constraint failed: ")?.1;
+            columns.split(", ").find_map(|qualified| {
+                let (table, column) = qualified.split_once('.')?;
+                conflict_field_of_column(table, column)
+            })
+        };
+        if let Some(field) = by_name.or_else(by_column) {
+            return StoreError::Conflict { field };
+        }
+    }
+    StoreError::Database(e)
 }
 
 #[cfg(test)]

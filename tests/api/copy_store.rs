@@ -1,5 +1,7 @@
 //! `herald copy-store`: a store copied away and back answers every request byte for byte as the
 //! original did (bodies and ETags), tokens included, and the counters carry on where they were.
+//! The original and the final copy are SQLite files; the store in between is the engine under
+//! test, so a PostgreSQL run copies SQLite → PostgreSQL → SQLite.
 
 use std::path::Path;
 use std::process::Output;
@@ -10,7 +12,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use url::Url;
 
-use crate::helpers::{TestApp, seed_dir, settings_for, spawn_configured};
+use crate::helpers::{
+    Engine, TestApp, engine, seed_dir, settings_for, spawn_configured, spawn_with,
+};
 
 /// Where every server of this test says it lives: the copies must answer as the original.
 const PUBLIC_URL: &str = "http://news.test/";
@@ -176,10 +180,19 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
     }
     let revision = original.state.store.revision().await.unwrap();
 
-    // Away and back: SQLite to SQLite, then back into a third file.
-    let middle_url = sqlite_url(dir.path(), "middle.db");
+    // Away and back: into the engine under test (an empty PostgreSQL database, or a SQLite
+    // file), then back into a third store, a SQLite file.
+    let (middle_url, _middle) = match engine() {
+        Engine::Sqlite => (sqlite_url(dir.path(), "middle.db"), None),
+        Engine::Postgres => {
+            let empty = spawn_with(Arc::new(TempDir::new().unwrap()), None).await;
+            empty.stop().await;
+            (empty.database_url.clone(), Some(empty))
+        }
+    };
     let back_url = sqlite_url(dir.path(), "back.db");
-    assert_copied(&copy_store(&original_url, &middle_url, false));
+    // Forced: an empty server's start-up leaves a meta entry (its public URL) behind.
+    assert_copied(&copy_store(&original_url, &middle_url, true));
     assert_copied(&copy_store(&middle_url, &back_url, false));
 
     let back = serve(Arc::new(TempDir::new().unwrap()), &back_url, false).await;

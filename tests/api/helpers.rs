@@ -3,7 +3,10 @@
 //!
 //! Tests write through HTTP or `herald::import`; fixtures that need the store go through
 //! [`TestApp::seed_items`] here, on the `Store` trait every engine implements, so the suite
-//! can run unchanged on another engine. Checks that are SQLite-only say so.
+//! runs unchanged on either engine. It runs on SQLite, one file per test, unless
+//! `HERALD_TEST_POSTGRES` names a PostgreSQL server (`postgres://user@host:port`): then every
+//! test gets a fresh database on it. Checks for one engine only say so and start with
+//! [`runs_on`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,7 +44,17 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub database_url: String,
     handle: actix_web::dev::ServerHandle,
-    _dir: Arc<TempDir>,
+    dir: Arc<TempDir>,
+}
+
+impl Drop for TestApp {
+    /// A PostgreSQL database goes with the last server on its directory (a test that keeps the
+    /// directory to restart on it keeps the database; one left behind goes at the next run).
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.dir) == 1 {
+            postgres::drop_database_of(self.dir.path());
+        }
+    }
 }
 
 impl TestApp {
@@ -151,6 +164,65 @@ impl TestApp {
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+
+    /// Rows in `table`, which no answer shows (links and tags rows left behind), with raw SQL
+    /// on the test's database, whichever the engine.
+    pub async fn row_count(&self, table: &str) -> i64 {
+        let sql = match table {
+            "news_items" => "SELECT count(*)::int8 FROM news_items",
+            "news_links" => "SELECT count(*)::int8 FROM news_links",
+            "news_tags" => "SELECT count(*)::int8 FROM news_tags",
+            other => panic!("unknown table {other}"),
+        };
+        if store::is_postgres_url(&self.database_url) {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            let sql = sqlx::AssertSqlSafe(sql.replace("::int8", ""));
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    }
+}
+
+/// The engines the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The environment variable naming the PostgreSQL server to test on.
+pub const POSTGRES_VAR: &str = "HERALD_TEST_POSTGRES";
+
+/// The engine this run tests: PostgreSQL when [`POSTGRES_VAR`] is set, else SQLite.
+pub fn engine() -> Engine {
+    if postgres::server().is_some() {
+        Engine::Postgres
+    } else {
+        Engine::Sqlite
+    }
+}
+
+/// Whether a check for `engine` only runs in this run; a check that does not, says so on
+/// stderr (past the test harness's capture, so the line shows in a normal run).
+pub fn runs_on(only: Engine) -> bool {
+    use std::io::Write;
+    if engine() == only {
+        return true;
+    }
+    let current = std::thread::current();
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} is {only:?}-only: not run, this run tests {:?}",
+        current.name().unwrap_or("a check"),
+        engine()
+    );
+    false
 }
 
 /// How long a raw exchange may take before the server is taken to have hung (no EOF although
@@ -285,8 +357,12 @@ fn parse_raw(bytes: &[u8]) -> Option<RawResponse> {
 }
 
 pub fn settings_for(dir: &Path, seed: Option<PathBuf>) -> Settings {
+    let database_url = match postgres::server() {
+        Some(server) => format!("{server}/{}", postgres::database_of(dir)),
+        None => format!("sqlite://{}", database_file(dir).display()),
+    };
     Settings {
-        database_url: format!("sqlite://{}", database_file(dir).display()).into(),
+        database_url: database_url.into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         seed_dir: seed,
@@ -321,17 +397,20 @@ fn template(seeded: bool) -> &'static [u8] {
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(build_template(seed))
+                .block_on(build_sqlite_template(seed))
         })
         .join()
         .expect("the template database builds")
     })
 }
 
-async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
-    use sqlx::Connection;
-    let dir = TempDir::new().unwrap();
-    let settings = settings_for(dir.path(), seed);
+/// Migrates and seeds the database at `database_url` as a server's start-up does.
+async fn build_template(database_url: String, seed: Option<PathBuf>) {
+    let settings = Settings {
+        database_url: database_url.into(),
+        seed_dir: seed,
+        ..Settings::default()
+    };
     let store = store::connect(settings.database_url.expose())
         .await
         .unwrap();
@@ -344,9 +423,16 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
     )
     .await
     .unwrap();
+}
+
+async fn build_sqlite_template(seed: Option<PathBuf>) -> Vec<u8> {
+    use sqlx::Connection;
+    let dir = TempDir::new().unwrap();
+    let database_url = format!("sqlite://{}", database_file(dir.path()).display());
+    build_template(database_url.clone(), seed).await;
     // VACUUM INTO writes one file with every committed page, nothing left in a `-wal`.
     let file = dir.path().join("template.db");
-    let mut conn = sqlx::SqliteConnection::connect(settings.database_url.expose())
+    let mut conn = sqlx::SqliteConnection::connect(&database_url)
         .await
         .unwrap();
     sqlx::query("VACUUM INTO ?1")
@@ -360,8 +446,12 @@ async fn build_template(seed: Option<PathBuf>) -> Vec<u8> {
 
 /// Puts the matching template in `dir` unless a database is already there (a restart).
 /// Only the project's seed has a template; other seed folders, and databases other than the
-/// SQLite file in `dir`, start from scratch.
+/// one `settings_for(dir)` names, start from scratch.
 fn provision(dir: &Path, settings: &Settings) {
+    if postgres::server().is_some() {
+        postgres::provision(dir, settings);
+        return;
+    }
     let file = database_file(dir);
     let uses_file = settings.database_url.expose() == format!("sqlite://{}", file.display());
     let seed = settings.seed_dir.as_deref();
@@ -369,6 +459,178 @@ fn provision(dir: &Path, settings: &Settings) {
         return;
     }
     std::fs::write(&file, template(seed.is_some())).unwrap();
+}
+
+/// The same templates on PostgreSQL: template databases built once per test binary, and a
+/// database per test directory copied from one (`CREATE DATABASE … TEMPLATE`).
+mod postgres {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    use std::path::Path;
+    use std::sync::{Mutex, OnceLock};
+
+    use herald::config::Settings;
+    use sqlx::{Connection, PgConnection};
+
+    use super::{POSTGRES_VAR, build_template, seed_dir};
+
+    /// The server URL from [`POSTGRES_VAR`], without a trailing `/`.
+    pub fn server() -> Option<&'static str> {
+        static SERVER: OnceLock<Option<String>> = OnceLock::new();
+        SERVER
+            .get_or_init(|| {
+                let url = std::env::var(POSTGRES_VAR).ok()?;
+                let url = url.trim().trim_end_matches('/');
+                (!url.is_empty()).then(|| url.to_owned())
+            })
+            .as_deref()
+    }
+
+    /// Names of this process's databases start with this, so a later run can tell them from its
+    /// own and drop them.
+    fn run_prefix() -> String {
+        format!("herald_test_{}_", std::process::id())
+    }
+
+    /// The database of test directory `dir`.
+    pub fn database_of(dir: &Path) -> String {
+        let mut hasher = DefaultHasher::new();
+        dir.hash(&mut hasher);
+        format!("{}{:016x}", run_prefix(), hasher.finish())
+    }
+
+    /// Runs `work` on a connection to the server's `postgres` database, on a thread and runtime
+    /// of its own (callers are sync, inside a test's runtime).
+    fn admin<T: Send + 'static>(
+        work: impl AsyncFnOnce(&mut PgConnection) -> T + Send + 'static,
+    ) -> T {
+        let url = format!("{}/postgres", server().expect("a PostgreSQL run"));
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let mut conn = PgConnection::connect(&url)
+                        .await
+                        .unwrap_or_else(|e| panic!("{POSTGRES_VAR}: cannot connect: {e}"));
+                    let out = work(&mut conn).await;
+                    let _ = conn.close().await;
+                    out
+                })
+        })
+        .join()
+        .expect("the PostgreSQL admin work succeeds")
+    }
+
+    async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// The template database, migrated and `seeded` from the project's seed or empty, built
+    /// once per test binary (after dropping what earlier runs left behind).
+    fn template(seeded: bool) -> &'static str {
+        static SEEDED: OnceLock<String> = OnceLock::new();
+        static EMPTY: OnceLock<String> = OnceLock::new();
+        static BUILDING: Mutex<()> = Mutex::new(());
+        let cell = if seeded { &SEEDED } else { &EMPTY };
+        cell.get_or_init(|| {
+            let _one_at_a_time = BUILDING.lock().unwrap();
+            drop_leftovers();
+            let name = format!(
+                "{}template_{}",
+                run_prefix(),
+                if seeded { "seeded" } else { "empty" }
+            );
+            let create = name.clone();
+            admin(async move |conn| {
+                execute(conn, format!("DROP DATABASE IF EXISTS \"{create}\""))
+                    .await
+                    .unwrap();
+                execute(conn, format!("CREATE DATABASE \"{create}\""))
+                    .await
+                    .unwrap();
+            });
+            let url = format!("{}/{name}", server().unwrap());
+            let seed = seeded.then(seed_dir);
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(build_template(url, seed))
+            })
+            .join()
+            .expect("the template database builds");
+            name
+        })
+    }
+
+    /// Drops the databases of earlier runs (never this run's); one still in use stays.
+    fn drop_leftovers() {
+        static DONE: OnceLock<()> = OnceLock::new();
+        DONE.get_or_init(|| {
+            let ours = run_prefix();
+            admin(async move |conn| {
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'herald\\_test\\_%'",
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+                for name in names.iter().filter(|n| !n.starts_with(&ours)) {
+                    let _ = execute(conn, format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+                }
+            });
+        });
+    }
+
+    /// Creates the database `settings` names for `dir` from the matching template, unless this
+    /// directory has one already (a restart). Only the project's seed has a template; other
+    /// seed folders get an empty database, and the server migrates and seeds it.
+    pub fn provision(dir: &Path, settings: &Settings) {
+        let name = database_of(dir);
+        let own = settings.database_url.expose() == format!("{}/{name}", server().unwrap());
+        let marker = dir.join("postgres-database");
+        if !own || marker.exists() {
+            return;
+        }
+        let seed = settings.seed_dir.as_deref();
+        let template = match seed {
+            None => Some(template(false)),
+            Some(s) if s == seed_dir() => Some(template(true)),
+            Some(_) => None,
+        };
+        admin(async move |conn| {
+            execute(conn, format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await
+                .unwrap();
+            let from = template
+                .map(|t| format!(" TEMPLATE \"{t}\""))
+                .unwrap_or_default();
+            execute(conn, format!("CREATE DATABASE \"{name}\"{from}"))
+                .await
+                .unwrap();
+        });
+        std::fs::write(marker, b"").unwrap();
+    }
+
+    /// Drops the database of `dir`, if this run made one, closing its connections.
+    pub fn drop_database_of(dir: &Path) {
+        if server().is_none() || !dir.join("postgres-database").exists() {
+            return;
+        }
+        let name = database_of(dir);
+        admin(async move |conn| {
+            let _ = execute(
+                conn,
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            )
+            .await;
+        });
+    }
 }
 
 /// A real server on a free port, seeded from the project's `seed/`.
@@ -410,7 +672,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
         state,
         database_url: settings.database_url.expose().to_owned(),
         handle,
-        _dir: dir,
+        dir,
     }
 }
 

@@ -1,14 +1,18 @@
-//! HTTP-level tests. Each test gets its own temporary SQLite file.
+//! HTTP-level tests. Each test gets its own store: a temporary SQLite file, or a fresh
+//! PostgreSQL database when `HERALD_TEST_POSTGRES` names a server (see `helpers`).
 
 mod changes;
 mod conformance;
 mod copy_store;
 mod cors;
+mod engines;
 mod events;
 mod feeds;
 mod helpers;
 mod import;
 mod openapi;
+mod outage;
+mod postgres_plans;
 mod read;
 mod replicas;
 mod search;

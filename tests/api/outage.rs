@@ -80,7 +80,11 @@ impl Proxy {
 fn database_addr(database_url: &str) -> SocketAddr {
     let url = Url::parse(database_url).unwrap();
     let host = url.host_str().unwrap();
-    let host = if host == "localhost" { "127.0.0.1" } else { host };
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     format!("{host}:{}", url.port().unwrap_or(5432))
         .parse()
         .unwrap()
@@ -168,7 +172,10 @@ async fn serve_waits_for_a_database_that_is_not_up_yet() {
     let starting = tokio::spawn(Application::build(settings));
     // Several tries later, still waiting rather than exited.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!starting.is_finished(), "serve gave up on a database that is not up yet");
+    assert!(
+        !starting.is_finished(),
+        "serve gave up on a database that is not up yet"
+    );
 
     proxy.restore();
     let started = tokio::time::timeout(BOUND, starting)

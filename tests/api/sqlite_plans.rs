@@ -13,7 +13,7 @@ use herald::store::{
 };
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, assert_problem, spawn_with, test_now};
+use crate::helpers::{Engine, TestApp, assert_problem, runs_on, spawn_with, test_now};
 
 /// An unseeded server, and the same database opened as a [`SqliteStore`] holding a few tagged
 /// items: published, draft and scheduled.
@@ -116,6 +116,9 @@ async fn assert_index_only(store: &SqliteStore, query: ListQuery) {
 
 #[tokio::test]
 async fn hot_queries_use_an_index_range_not_a_scan() {
+    if !runs_on(Engine::Sqlite) {
+        return;
+    }
     let (_app, store) = app_with_tagged_items().await;
     let now = test_now();
     let base = ListQuery {
@@ -242,6 +245,9 @@ async fn hot_queries_use_an_index_range_not_a_scan() {
 /// minute after: it must seek indexes, never read the items table end to end.
 #[tokio::test]
 async fn the_newest_change_is_found_by_index_seeks() {
+    if !runs_on(Engine::Sqlite) {
+        return;
+    }
     let (app, _store) = app_with_tagged_items().await;
     let plan = plan_of(&app, CONTENT_TIMES_SQL, test_now().timestamp()).await;
     // The outer SELECT has no FROM: SQLite reports it as a scan of one constant row.
@@ -262,6 +268,9 @@ async fn the_newest_change_is_found_by_index_seeks() {
 /// many tokens exist.
 #[tokio::test]
 async fn a_token_is_found_by_an_index_seek() {
+    if !runs_on(Engine::Sqlite) {
+        return;
+    }
     let (app, _store) = app_with_tagged_items().await;
     let plan = plan_of(&app, TOKEN_BY_HASH_SQL, "00").await;
     assert_eq!(plan.len(), 1, "{plan:?}");
@@ -275,6 +284,9 @@ async fn a_token_is_found_by_an_index_seek() {
 /// out of range, not a draft for an unknown status.
 #[tokio::test]
 async fn corrupt_rows_are_errors_not_defaults() {
+    if !runs_on(Engine::Sqlite) {
+        return;
+    }
     let (app, _store) = app_with_tagged_items().await;
     let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
         .await

@@ -2,51 +2,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, QueryBuilder, SqliteConnection};
+use sqlx::{QueryBuilder, SqliteConnection};
 
-use super::items::timestamp;
 use super::{BEGIN_WRITE, SqliteStore, meta};
+use crate::store::rows::{CHANGE_COLUMNS, ChangeRow, tags_json};
 use crate::store::rules::{CHANGES_KEPT, ChangeDraft, LIVE_THROUGH_KEY};
-use crate::store::{Change, ChangeKind, ChangeLog, StoreError, StoreResult};
-
-const CHANGE_COLUMNS: &str = "seq, kind, item_id, tags, was_public, is_public, at";
+use crate::store::{Change, ChangeLog, StoreError, StoreResult};
 
 /// Change rows per multi-row INSERT: 6 bound values each stays well under SQLite's 32,766.
 const CHANGE_CHUNK: usize = 4000;
-
-#[derive(FromRow)]
-struct ChangeRow {
-    seq: i64,
-    kind: String,
-    item_id: i64,
-    tags: String,
-    was_public: bool,
-    is_public: bool,
-    at: i64,
-}
-
-impl TryFrom<ChangeRow> for Change {
-    type Error = StoreError;
-
-    fn try_from(row: ChangeRow) -> StoreResult<Self> {
-        let corrupt = |what: String| StoreError::Corrupt(format!("change {}: {what}", row.seq));
-        Ok(Change {
-            seq: row.seq,
-            kind: ChangeKind::parse(&row.kind)
-                .ok_or_else(|| corrupt(format!("unknown kind `{}`", row.kind)))?,
-            item_id: row.item_id,
-            tags: serde_json::from_str(&row.tags)
-                .map_err(|e| corrupt(format!("tags `{}`: {e}", row.tags)))?,
-            was_public: row.was_public,
-            is_public: row.is_public,
-            at: timestamp(row.at)?,
-        })
-    }
-}
-
-pub(super) fn tags_json(tags: &[String]) -> StoreResult<String> {
-    Ok(serde_json::to_string(tags).map_err(anyhow::Error::from)?)
-}
 
 /// Records one change at `now` and returns it with its place in the log.
 pub(super) async fn record(

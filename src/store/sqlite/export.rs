@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::changes::tags_json;
-use super::items::{ITEM_COLUMNS, ItemRow, attach, timestamp};
+use super::items::attach;
 use super::{BEGIN_WRITE, SqliteStore};
+use crate::store::rows::{ITEM_COLUMNS, ItemRow, tags_json, timestamp};
 use crate::store::{
     Change, Positions, StoreCounts, StoreExport, StoreResult, StoredItem, StoredToken,
 };

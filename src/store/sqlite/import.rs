@@ -6,12 +6,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, QueryBuilder, SqliteConnection};
 
-use super::items::{
-    ITEM_COLUMNS, ItemRow, attach, fetch_by_id, free_slug, insert_item, map_unique, update_item,
-};
+use super::items::{attach, fetch_by_id, free_slug, insert_item, update_item};
 use super::{BEGIN_WRITE, changes};
 use crate::model::{Link, NewsItem};
-use crate::store::rules::{ChangeDraft, same_content};
+use crate::store::rows::{ITEM_COLUMNS, ItemRow};
+use crate::store::rules::{ChangeDraft, map_unique, same_content};
 use crate::store::{ImportReport, SourcedItem, StoreError, StoreResult};
 
 /// Imports `items` with a cache sized for bulk work; see [`crate::store::ItemStore::import`].

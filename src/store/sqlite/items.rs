@@ -1,15 +1,15 @@
 //! Item rows: reading them back (with links and tags), writing them, and finding free slugs.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, QueryBuilder, SqliteConnection};
+use sqlx::{QueryBuilder, SqliteConnection};
 
 use super::{BEGIN_WRITE, SqliteStore, changes, import, list};
-use crate::model::{Link, NewsItem, Status};
-use crate::store::rules::{self, ChangeDraft, PageRow};
+use crate::model::NewsItem;
+use crate::store::rows::{ITEM_COLUMNS, ItemRow, assemble, timestamp};
+use crate::store::rules::{ChangeDraft, map_unique};
 use crate::store::{
     Change, ContentTimes, ImportReport, ItemKey, ItemStore, ListQuery, Page, SourcedItem,
     StoreError, StoreResult, TagCount, Visibility, WriteItem,
@@ -26,72 +26,6 @@ pub const CONTENT_TIMES_SQL: &str = "SELECT \
        (SELECT min(published_at) FROM news_items \
         WHERE status = 'published' AND published_at > ?1)";
 
-#[derive(FromRow)]
-pub(super) struct ItemRow {
-    pub(super) id: i64,
-    guid: String,
-    slug: String,
-    title: String,
-    summary: Option<String>,
-    content_markdown: String,
-    content_html: String,
-    status: String,
-    pub(super) published_at: i64,
-    created_at: i64,
-    updated_at: i64,
-    /// The relevance score, when the row came from a text search.
-    #[sqlx(default)]
-    score: Option<f64>,
-}
-
-impl PageRow for ItemRow {
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    fn published_at(&self) -> i64 {
-        self.published_at
-    }
-
-    fn score(&self) -> Option<f64> {
-        self.score
-    }
-}
-
-/// Qualified: list queries join tables that share some of these names.
-pub(super) const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, \
-                                       i.content_markdown, i.content_html, i.status, \
-                                       i.published_at, i.created_at, i.updated_at";
-
-/// A stored time (whole seconds since the epoch); one no date can hold is corrupt data.
-pub(super) fn timestamp(secs: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| StoreError::Corrupt(format!("stored time {secs} is out of range")))
-}
-
-impl ItemRow {
-    pub(super) fn into_item(self, links: Vec<Link>, tags: Vec<String>) -> StoreResult<NewsItem> {
-        let status = Status::parse(&self.status).ok_or_else(|| {
-            StoreError::Corrupt(format!("item {} has status `{}`", self.id, self.status))
-        })?;
-        Ok(NewsItem {
-            id: self.id,
-            guid: self.guid,
-            slug: self.slug,
-            title: self.title,
-            summary: self.summary,
-            content_markdown: self.content_markdown,
-            content_html: self.content_html,
-            status,
-            published_at: timestamp(self.published_at)?,
-            created_at: timestamp(self.created_at)?,
-            updated_at: timestamp(self.updated_at)?,
-            links,
-            tags,
-        })
-    }
-}
-
 /// Loads links and tags for a set of items with two queries, whatever the page size.
 pub(super) async fn attach(
     conn: &mut SqliteConnection,
@@ -102,7 +36,6 @@ pub(super) async fn attach(
     }
     let ids = serde_json::to_string(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
         .map_err(anyhow::Error::from)?;
-    let mut links: HashMap<i64, Vec<Link>> = HashMap::new();
     let link_rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT item_id, title, url FROM news_links \
          WHERE item_id IN (SELECT value FROM json_each(?1)) ORDER BY item_id, position",
@@ -110,10 +43,6 @@ pub(super) async fn attach(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    for (id, title, url) in link_rows {
-        links.entry(id).or_default().push(Link { title, url });
-    }
-    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
     let tag_rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT item_id, tag FROM news_tags \
          WHERE item_id IN (SELECT value FROM json_each(?1)) ORDER BY item_id, tag",
@@ -121,43 +50,7 @@ pub(super) async fn attach(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    for (id, tag) in tag_rows {
-        tags.entry(id).or_default().push(tag);
-    }
-    rows.into_iter()
-        .map(|row| {
-            let id = row.id;
-            // An item without links or tags has no rows here: empty is the true answer.
-            row.into_item(
-                links.remove(&id).unwrap_or_default(),
-                tags.remove(&id).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-/// A unique-constraint violation as the conflict on the API field it stands for. SQLite names
-/// no constraint (`constraint()` is `None`), only the clashing columns in its message:
-/// "UNIQUE constraint failed: news_items.slug".
-pub(super) fn map_unique(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        let by_name = db
-            .constraint()
-            .and_then(rules::conflict_field_of_constraint);
-        let by_column = || {
-            let columns = db.message().split_once("constraint failed: ")?.1;
-            columns.split(", ").find_map(|qualified| {
-                let (table, column) = qualified.split_once('.')?;
-                rules::conflict_field_of_column(table, column)
-            })
-        };
-        if let Some(field) = by_name.or_else(by_column) {
-            return StoreError::Conflict { field };
-        }
-    }
-    StoreError::Database(e)
+    assemble(rows, link_rows, tag_rows)
 }
 
 /// Replaces an item's links and tags with the draft's.

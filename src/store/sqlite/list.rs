@@ -4,15 +4,16 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::fts;
-use super::items::{ITEM_COLUMNS, ItemRow, attach};
-use crate::store::rules::{effective_sort, finish_page, whole_second_bounds};
+use super::items::attach;
+use crate::store::rows::{ITEM_COLUMNS, ItemRow};
+use crate::store::rules::{DateRange, effective_sort, finish_page, visible_status};
 use crate::store::{Cursor, ListQuery, Page, Sort, StoreError, StoreResult, Visibility};
 
 /// Adds the visibility condition on `keys` (the WHERE clause is already open).
 pub(super) fn push_visibility(qb: &mut QueryBuilder<Sqlite>, keys: &Keys, visibility: Visibility) {
     let mut range = DateRange::default();
     qb.push(status_clause(keys, visibility, &mut range));
-    range.push(qb, keys);
+    push_range(&range, qb, keys);
 }
 
 /// The columns that carry an item's status, date and id in a list query: the item row itself,
@@ -44,71 +45,35 @@ const SEARCH_KEYS: Keys = Keys {
     ..ITEM_KEYS
 };
 
-/// Inclusive bounds on `published_at`, merged from visibility, `since`/`until` and the cursor
-/// so the index sees one range instead of several overlapping ones.
-#[derive(Default)]
-struct DateRange {
-    lower: Option<i64>,
-    upper: Option<i64>,
-}
-
-impl DateRange {
-    fn at_least(&mut self, t: i64) {
-        self.lower = Some(self.lower.map_or(t, |l| l.max(t)));
+/// Adds `range` as bounds on the date (or search key) of `keys`.
+fn push_range(range: &DateRange, qb: &mut QueryBuilder<Sqlite>, keys: &Keys) {
+    if keys.by_search_key {
+        if let Some(lower) = range.lower {
+            qb.push(" AND news_fts.rowid >= ")
+                .push_bind(fts::keys_of_second(lower).0);
+        }
+        if let Some(upper) = range.upper {
+            qb.push(" AND news_fts.rowid <= ")
+                .push_bind(fts::keys_of_second(upper).1);
+        }
+        return;
     }
-
-    fn at_most(&mut self, t: i64) {
-        self.upper = Some(self.upper.map_or(t, |u| u.min(t)));
+    if let Some(lower) = range.lower {
+        qb.push(format_args!(" AND {} >= ", keys.date))
+            .push_bind(lower);
     }
-
-    /// Adds the query's `since` and `until`.
-    fn since_until(&mut self, query: &ListQuery) {
-        let (since, until) = whole_second_bounds(query);
-        if let Some(since) = since {
-            self.at_least(since);
-        }
-        if let Some(until) = until {
-            self.at_most(until);
-        }
-    }
-
-    fn push(&self, qb: &mut QueryBuilder<Sqlite>, keys: &Keys) {
-        if keys.by_search_key {
-            if let Some(lower) = self.lower {
-                qb.push(" AND news_fts.rowid >= ")
-                    .push_bind(fts::keys_of_second(lower).0);
-            }
-            if let Some(upper) = self.upper {
-                qb.push(" AND news_fts.rowid <= ")
-                    .push_bind(fts::keys_of_second(upper).1);
-            }
-            return;
-        }
-        if let Some(lower) = self.lower {
-            qb.push(format_args!(" AND {} >= ", keys.date))
-                .push_bind(lower);
-        }
-        if let Some(upper) = self.upper {
-            qb.push(format_args!(" AND {} <= ", keys.date))
-                .push_bind(upper);
-        }
+    if let Some(upper) = range.upper {
+        qb.push(format_args!(" AND {} <= ", keys.date))
+            .push_bind(upper);
     }
 }
 
 /// The status condition of `visibility` (literal SQL, nothing to bind); the dates it allows go
 /// into `range`.
 fn status_clause(keys: &Keys, visibility: Visibility, range: &mut DateRange) -> String {
-    match visibility {
-        Visibility::Public { now } => {
-            range.at_most(now.timestamp());
-            format!(" AND {} = 'published'", keys.status)
-        }
-        Visibility::Scheduled { now } => {
-            range.at_least(now.timestamp() + 1);
-            format!(" AND {} = 'published'", keys.status)
-        }
-        Visibility::Drafts => format!(" AND {} = 'draft'", keys.status),
-        Visibility::All => String::new(),
+    match visible_status(visibility, range) {
+        Some(status) => format!(" AND {} = '{}'", keys.status, status.as_str()),
+        None => String::new(),
     }
 }
 
@@ -207,7 +172,7 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
         }
         (None, _) => {}
     }
-    range.push(&mut qb, keys);
+    push_range(&range, &mut qb, keys);
     if select == Select::Page {
         match sort {
             Sort::Relevance => qb.push(" ORDER BY score DESC, i.id DESC"),
@@ -263,7 +228,7 @@ fn relevance_sql(prefix: &str, query: &ListQuery) -> QueryBuilder<Sqlite> {
              FROM (SELECT {id} AS id, {RANK} AS score FROM news_fts WHERE news_fts MATCH "
         ))
         .push_bind(fts::match_expression(&query.search));
-    range.push(&mut qb, &SEARCH_KEYS);
+    push_range(&range, &mut qb, &SEARCH_KEYS);
     if let Some(c) = query.after {
         push_score_cursor(&mut qb, &c, &id);
     }

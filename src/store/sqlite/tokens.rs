@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
-use super::items::{map_unique, timestamp};
+use crate::store::rows::timestamp;
+use crate::store::rules::map_unique;
 use crate::store::{ActiveToken, StoreError, StoreResult, TokenInfo, TokenStore};
 
 /// Finds an active token by its hash through the unique index on `token_hash` (from the
