@@ -11,7 +11,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::helpers::{
-    TestApp, settings_for, spawn_adjusted, spawn_app, spawn_configured, test_now,
+    Engine, TestApp, runs_on, settings_for, spawn_adjusted, spawn_app, spawn_configured, test_now,
 };
 use crate::websub::{FakeHub, feeds_of_tag};
 
@@ -208,4 +208,37 @@ async fn each_write_and_each_item_going_live_is_announced_once_whatever_the_repl
     assert_eq!(hub.next_urls(6).await, feeds_of_tag(&a, "replicated"));
     tokio::time::sleep(4 * herald::events::WATCH_EVERY).await;
     assert!(hub.drain().is_empty(), "going live was announced once");
+}
+
+#[tokio::test]
+async fn on_postgresql_a_replica_hears_of_a_write_at_once_without_polling() {
+    if !runs_on(Engine::Postgres) {
+        return;
+    }
+    let a = spawn_app().await;
+    // This replica does not poll the log: only PostgreSQL's notification can tell it (its
+    // cached feed would otherwise stand until the one-minute recheck).
+    let b = spawn_replica(&a, |s| s.watch_every = Duration::from_secs(3600)).await;
+    let before = seen(&b, "/feed.atom").await;
+    let token = a.token().await;
+    let response = a
+        .authed(Method::POST, "/api/v1/news", &token)
+        .json(&json!({"title": "Notified"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let answered = Instant::now();
+    loop {
+        let now = seen(&b, "/feed.atom").await;
+        if now.2.contains("Notified") {
+            assert_ne!(now.1, before.1);
+            break;
+        }
+        assert!(
+            answered.elapsed() < Duration::from_secs(20),
+            "the replica never heard of the write"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
