@@ -3,9 +3,14 @@
 //! starts, how `since`/`until` meet whole-second dates, when an import changes nothing, which
 //! unique constraint answers for which API field, and what a write's change records.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
-use super::{ChangeKind, Cursor, ListQuery, Sort, StoreError, StoreResult, Visibility, WriteItem};
+use super::{
+    ChangeKind, Cursor, ListQuery, Sort, SourcedItem, StoreError, StoreResult, Visibility,
+    WriteItem,
+};
 use crate::model::{NewsItem, Status};
 
 /// The sort a query really runs: relevance needs a search to rank by.
@@ -210,6 +215,35 @@ pub fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && current.published_at == d.published_at
         && current.links == d.links
         && same_tags(&current.tags, &d.tags)
+}
+
+/// Splits an import into the items that can go in with multi-row statements (new source key,
+/// free slug, first of their key and slug in the batch), in date order, and the rest, which
+/// take the careful path one at a time, in the order given. `existing` holds the batch's
+/// stored source keys, `taken` its stored slugs. Date order makes ids (given in insert order)
+/// rise with dates on every engine, so equal imports give equal ids.
+pub fn split_fresh<'a>(
+    items: &'a [SourcedItem],
+    existing: &HashMap<String, i64>,
+    taken: &HashMap<String, i64>,
+) -> (Vec<&'a SourcedItem>, Vec<&'a SourcedItem>) {
+    let mut claimed_slugs = HashSet::new();
+    let mut claimed_keys = HashSet::new();
+    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
+    for sourced in items {
+        let slug = &sourced.item.draft.slug;
+        if !existing.contains_key(&sourced.source_key)
+            && !taken.contains_key(slug)
+            && claimed_keys.insert(&sourced.source_key)
+            && claimed_slugs.insert(slug)
+        {
+            fresh.push(sourced);
+        } else {
+            careful.push(sourced);
+        }
+    }
+    fresh.sort_by_key(|s| s.item.draft.published_at);
+    (fresh, careful)
 }
 
 /// A unique column whose clash is the writer's to fix, and the API field that names it.

@@ -10,7 +10,7 @@ use super::changes;
 use super::items::{attach, fetch_by_id, free_slug, insert_item, update_item};
 use crate::model::{Link, NewsItem};
 use crate::store::rows::{ITEM_COLUMNS, ItemRow};
-use crate::store::rules::{ChangeDraft, map_unique, same_content};
+use crate::store::rules::{ChangeDraft, map_unique, same_content, split_fresh};
 use crate::store::{ImportReport, SourcedItem, StoreResult};
 
 /// One import, in the caller's write transaction (holding the writers' lock). The same steps,
@@ -26,23 +26,7 @@ pub(super) async fn import_batch(
     // one item at a time, after them.
     let existing = ids_by(conn, "source_key", items.iter().map(|s| &s.source_key)).await?;
     let taken = ids_by(conn, "slug", items.iter().map(|s| &s.item.draft.slug)).await?;
-    let mut claimed_slugs = HashSet::new();
-    let mut claimed_keys = HashSet::new();
-    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
-    for sourced in items {
-        let slug = &sourced.item.draft.slug;
-        if !existing.contains_key(&sourced.source_key)
-            && !taken.contains_key(slug)
-            && claimed_keys.insert(&sourced.source_key)
-            && claimed_slugs.insert(slug)
-        {
-            fresh.push(sourced);
-        } else {
-            careful.push(sourced);
-        }
-    }
-    // In date order, as SQLite inserts them (ids rise with dates there).
-    fresh.sort_by_key(|s| s.item.draft.published_at);
+    let (fresh, careful) = split_fresh(items, &existing, &taken);
     for chunk in fresh.chunks(INSERT_CHUNK) {
         insert_fresh(conn, chunk, now).await?;
     }

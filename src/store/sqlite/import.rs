@@ -10,7 +10,7 @@ use super::items::{attach, fetch_by_id, free_slug, insert_item, update_item};
 use super::{BEGIN_WRITE, changes};
 use crate::model::{Link, NewsItem};
 use crate::store::rows::{ITEM_COLUMNS, ItemRow};
-use crate::store::rules::{ChangeDraft, map_unique, same_content};
+use crate::store::rules::{ChangeDraft, map_unique, same_content, split_fresh};
 use crate::store::{ImportReport, SourcedItem, StoreError, StoreResult};
 
 /// Imports `items` with a cache sized for bulk work; see [`crate::store::ItemStore::import`].
@@ -51,24 +51,9 @@ async fn import_batch(
     // one item at a time, after them.
     let existing = ids_by(&mut tx, "source_key", items.iter().map(|s| &s.source_key)).await?;
     let taken = ids_by(&mut tx, "slug", items.iter().map(|s| &s.item.draft.slug)).await?;
-    let mut claimed_slugs = HashSet::new();
-    let mut claimed_keys = HashSet::new();
-    let (mut fresh, mut careful) = (Vec::new(), Vec::new());
-    for sourced in items {
-        let slug = &sourced.item.draft.slug;
-        if !existing.contains_key(&sourced.source_key)
-            && !taken.contains_key(slug)
-            && claimed_keys.insert(&sourced.source_key)
-            && claimed_slugs.insert(slug)
-        {
-            fresh.push(sourced);
-        } else {
-            careful.push(sourced);
-        }
-    }
-    // In date order, so ids (given in insert order) rise with dates and the full-text keys
-    // (date, id) arrive ascending: FTS5 flushes its buffer whenever a key goes backwards.
-    fresh.sort_by_key(|s| s.item.draft.published_at);
+    // In date order, so the full-text keys (date, id) arrive ascending: FTS5 flushes its
+    // buffer whenever a key goes backwards.
+    let (fresh, careful) = split_fresh(items, &existing, &taken);
     for chunk in fresh.chunks(INSERT_CHUNK) {
         insert_fresh(&mut tx, chunk, now).await?;
     }
