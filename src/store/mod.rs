@@ -1,6 +1,7 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+mod bulk;
 pub mod copy;
 pub mod postgres;
 mod rows;

@@ -1,40 +1,18 @@
-//! Whole-store export and bulk insert, for `herald copy-store`: as in SQLite's `export.rs`,
-//! with the counters in `herald_counters` and writes under the writers' lock.
+//! Whole-store export and bulk insert, for `herald copy-store` (the statements are in
+//! [`crate::store::bulk`]; the counters are `herald_counters`, and writes take the writers'
+//! lock).
 
 use async_trait::async_trait;
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres};
 
 use super::items::attach;
 use super::{PostgresStore, begin_write};
-use crate::store::rows::{ITEM_COLUMNS, ItemRow, tags_json, timestamp};
+use crate::store::bulk::{self, Bulk};
 use crate::store::{
     Change, Positions, StoreCounts, StoreExport, StoreResult, StoredItem, StoredToken,
 };
 
-/// Rows per multi-row INSERT: at most 12 bound values a row stays under PostgreSQL's 65,535.
-const CHUNK: usize = 1000;
-
-#[derive(FromRow)]
-struct ExportRow {
-    #[sqlx(flatten)]
-    row: ItemRow,
-    source_key: Option<String>,
-}
-
-/// `INSERT INTO {table} ({columns}) VALUES …` for `rows`, `bind` pushing each row's values.
-async fn insert_chunked<T>(
-    conn: &mut PgConnection,
-    head: &'static str,
-    rows: &[T],
-    bind: impl Fn(&mut sqlx::query_builder::Separated<'_, Postgres, &'static str>, &T),
-) -> StoreResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Postgres>::new(head);
-        qb.push_values(chunk, |mut row, value| bind(&mut row, value));
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
+type Sql = Bulk<Postgres>;
 
 /// Where counter `name` of `herald_counters` stands.
 async fn counter(conn: &mut PgConnection, name: &str) -> StoreResult<i64> {
@@ -59,48 +37,16 @@ async fn advance_counter(conn: &mut PgConnection, name: &str, to: i64) -> StoreR
 impl StoreExport for PostgresStore {
     async fn export_items(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredItem>> {
         let mut conn = self.pool.acquire().await?;
-        let rows: Vec<ExportRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ITEM_COLUMNS}, i.source_key FROM news_items i \
-             WHERE i.id > $1 ORDER BY i.id LIMIT $2"
-        )))
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
-        let (rows, keys): (Vec<ItemRow>, Vec<Option<String>>) =
-            rows.into_iter().map(|r| (r.row, r.source_key)).unzip();
-        let items = attach(&mut conn, rows).await?;
-        Ok(items
-            .into_iter()
-            .zip(keys)
-            .map(|(item, source_key)| StoredItem { item, source_key })
-            .collect())
+        let (rows, keys) = bulk::split(Sql::item_rows(&mut conn, after, limit).await?);
+        Ok(bulk::join(attach(&mut conn, rows).await?, keys))
     }
 
     async fn export_tokens(&self) -> StoreResult<Vec<StoredToken>> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT name, token_hash, created_at, revoked_at FROM api_tokens ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(name, hash, created_at, revoked_at)| {
-                Ok(StoredToken {
-                    name,
-                    hash,
-                    created_at: timestamp(created_at)?,
-                    revoked_at: revoked_at.map(timestamp).transpose()?,
-                })
-            })
-            .collect()
+        Sql::tokens(&mut *self.pool.acquire().await?).await
     }
 
     async fn export_meta(&self) -> StoreResult<Vec<(String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT key, value FROM herald_meta ORDER BY key")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Sql::meta(&mut *self.pool.acquire().await?).await
     }
 
     async fn positions(&self) -> StoreResult<Positions> {
@@ -112,150 +58,37 @@ impl StoreExport for PostgresStore {
     }
 
     async fn counts(&self) -> StoreResult<StoreCounts> {
-        let (items, links, tags, tokens, meta, changes) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM news_items), (SELECT count(*) FROM news_links), \
-                    (SELECT count(*) FROM news_tags), (SELECT count(*) FROM api_tokens), \
-                    (SELECT count(*) FROM herald_meta), (SELECT count(*) FROM changes)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(StoreCounts {
-            items,
-            links,
-            tags,
-            tokens,
-            meta,
-            changes,
-        })
+        Sql::counts(&mut *self.pool.acquire().await?).await
     }
 
     async fn insert_items(&self, items: &[StoredItem]) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
-        insert_chunked(
-            &mut tx,
-            "INSERT INTO news_items (id, guid, slug, title, summary, content_markdown, \
-             content_html, status, published_at, created_at, updated_at, source_key) ",
-            items,
-            |row, stored| {
-                let item = &stored.item;
-                row.push_bind(item.id)
-                    .push_bind(item.guid.clone())
-                    .push_bind(item.slug.clone())
-                    .push_bind(item.title.clone())
-                    .push_bind(item.summary.clone())
-                    .push_bind(item.content_markdown.clone())
-                    .push_bind(item.content_html.clone())
-                    .push_bind(item.status.as_str())
-                    .push_bind(item.published_at.timestamp())
-                    .push_bind(item.created_at.timestamp())
-                    .push_bind(item.updated_at.timestamp())
-                    .push_bind(stored.source_key.clone());
-            },
-        )
-        .await?;
-        let links: Vec<_> = items
-            .iter()
-            .flat_map(|s| {
-                s.item
-                    .links
-                    .iter()
-                    .enumerate()
-                    .map(move |(position, link)| (s.item.id, position as i64, link))
-            })
-            .collect();
-        insert_chunked(
-            &mut tx,
-            "INSERT INTO news_links (item_id, position, title, url) ",
-            &links,
-            |row, (id, position, link)| {
-                row.push_bind(*id)
-                    .push_bind(*position)
-                    .push_bind(link.title.clone())
-                    .push_bind(link.url.clone());
-            },
-        )
-        .await?;
-        // The status and date copies on tag rows are the item's (the trigger sets them too).
-        let tags: Vec<_> = items
-            .iter()
-            .flat_map(|s| s.item.tags.iter().map(move |tag| (&s.item, tag)))
-            .collect();
-        insert_chunked(
-            &mut tx,
-            "INSERT INTO news_tags (item_id, tag, status, published_at) ",
-            &tags,
-            |row, (item, tag)| {
-                row.push_bind(item.id)
-                    .push_bind((*tag).clone())
-                    .push_bind(item.status.as_str())
-                    .push_bind(item.published_at.timestamp());
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Sql::insert_items(&mut tx, items).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn insert_tokens(&self, tokens: &[StoredToken]) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
-        insert_chunked(
-            &mut tx,
-            "INSERT INTO api_tokens (name, token_hash, created_at, revoked_at) ",
-            tokens,
-            |row, token| {
-                row.push_bind(token.name.clone())
-                    .push_bind(token.hash.clone())
-                    .push_bind(token.created_at.timestamp())
-                    .push_bind(token.revoked_at.map(|t| t.timestamp()));
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Sql::insert_tokens(&mut tx, tokens).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn insert_changes(&self, changes: &[Change]) -> StoreResult<()> {
-        let tags = changes
-            .iter()
-            .map(|c| tags_json(&c.tags))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let rows: Vec<_> = changes.iter().zip(tags).collect();
         let mut tx = begin_write(&self.pool).await?;
-        insert_chunked(
-            &mut tx,
-            "INSERT INTO changes (seq, kind, item_id, tags, was_public, is_public, at) ",
-            &rows,
-            |row, (change, tags)| {
-                row.push_bind(change.seq)
-                    .push_bind(change.kind.as_str())
-                    .push_bind(change.item_id)
-                    .push_bind(tags.clone())
-                    .push_bind(change.was_public)
-                    .push_bind(change.is_public)
-                    .push_bind(change.at.timestamp());
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Sql::insert_changes(&mut tx, changes).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn advance_positions(&self, positions: Positions) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
         advance_counter(&mut tx, "news_items", positions.item_id).await?;
         advance_counter(&mut tx, "changes", positions.change_seq).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(tx.commit().await?)
     }
 
     async fn clear(&self) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
-        for table in ["news_items", "api_tokens", "herald_meta", "changes"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        Sql::clear(&mut tx).await?;
+        Ok(tx.commit().await?)
     }
 }
