@@ -28,8 +28,9 @@ for tool in wrk nginx psql curl python3; do
 done
 
 cargo build --release --bin herald --example generate
-HERALD=$PWD/target/release/herald
-GEN=$PWD/target/release/examples/generate
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+HERALD=$TARGET/release/herald
+GEN=$TARGET/release/examples/generate
 export RUST_LOG=warn,sqlx::query=error
 work=$(mktemp -d)
 chmod 755 "$work"
