@@ -4,11 +4,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::cors::CorsOrigins;
+use crate::store::{DEFAULT_DB_TIMEOUT_SECS, DEFAULT_POOL_SIZE, PoolSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +46,20 @@ pub enum Command {
         #[arg(long, env = "HERALD_PUBLIC_URL")]
         public_url: Option<Url>,
     },
+    /// Copy everything in one store into another (SQLite or PostgreSQL, either way): items with
+    /// their ids, GUIDs and dates, tokens, meta and the change log; row counts are compared at
+    /// the end. Stop every writer to the source first.
+    CopyStore {
+        /// The store to copy (left unchanged).
+        #[arg(long)]
+        from: DatabaseUrl,
+        /// The store to copy into; migrated first, and it must be empty unless `--force`.
+        #[arg(long)]
+        to: DatabaseUrl,
+        /// Delete everything in a non-empty target first, then copy.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the API tokens editors write with.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -77,6 +93,23 @@ pub struct DatabaseArgs {
     /// Database to use; a SQLite file is created if missing.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: DatabaseUrl,
+    /// Database connections kept open at most (per process).
+    #[arg(long, env = "HERALD_DB_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "HERALD_DB_TIMEOUT", default_value_t = DEFAULT_DB_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_timeout: u64,
+}
+
+impl DatabaseArgs {
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_pool_size,
+            timeout: Duration::from_secs(self.db_timeout),
+        }
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://herald.db";
@@ -266,6 +299,8 @@ impl From<FeedArgs> for FeedSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
+    /// Pool size and connection timeout, for every engine.
+    pub pool: PoolSettings,
     pub bind: SocketAddr,
     /// `None`: derived from the bound address once the listener exists (port 0 in tests).
     pub public_url: Option<Url>,
@@ -278,12 +313,16 @@ pub struct Settings {
     pub cache_budget: usize,
     /// HTTP worker threads; `None`: actix's default, one per CPU core.
     pub workers: Option<usize>,
+    /// How often the change log is polled (see `events::watch`); not a flag: tests lengthen it
+    /// to show that the store's wake-ups alone bring another replica's writes.
+    pub watch_every: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: DatabaseUrl::new(DEFAULT_DATABASE_URL),
+            pool: PoolSettings::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             seed_dir: None,
@@ -293,6 +332,7 @@ impl Default for Settings {
             cache_max_age: DEFAULT_CACHE_MAX_AGE,
             cache_budget: DEFAULT_CACHE_BUDGET,
             workers: None,
+            watch_every: crate::events::WATCH_EVERY,
         }
     }
 }
@@ -300,6 +340,7 @@ impl Default for Settings {
 impl From<ServeArgs> for Settings {
     fn from(args: ServeArgs) -> Self {
         Settings {
+            pool: args.db.pool(),
             database_url: args.db.database_url,
             bind: args.bind,
             public_url: args.public_url,
@@ -310,6 +351,7 @@ impl From<ServeArgs> for Settings {
             cache_max_age: args.cache_max_age,
             cache_budget: args.cache_budget,
             workers: args.workers,
+            watch_every: crate::events::WATCH_EVERY,
         }
     }
 }
@@ -436,6 +478,24 @@ mod tests {
         assert_eq!(format!("{sqlite}"), "sqlite://herald.db");
         let user_only = DatabaseUrl::new("postgres://herald@db.example/news");
         assert_eq!(format!("{user_only}"), "postgres://herald@db.example/news");
+    }
+
+    #[test]
+    fn pool_settings_default_and_reach_the_settings() {
+        let settings = Settings::from(Cli::try_parse_from(["herald"]).unwrap().serve);
+        assert_eq!(settings.pool, PoolSettings::default());
+        let cli =
+            Cli::try_parse_from(["herald", "--db-pool-size", "3", "--db-timeout", "2"]).unwrap();
+        let settings = Settings::from(cli.serve);
+        assert_eq!(settings.pool.max_connections, 3);
+        assert_eq!(settings.pool.timeout, Duration::from_secs(2));
+        let cli = Cli::try_parse_from(["herald", "migrate", "--db-pool-size", "2"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Migrate(db)) if db.pool().max_connections == 2)
+        );
+        for bad in [["--db-pool-size", "0"], ["--db-timeout", "0"]] {
+            assert!(Cli::try_parse_from(["herald", bad[0], bad[1]]).is_err());
+        }
     }
 
     #[test]

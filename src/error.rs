@@ -48,9 +48,29 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("unsupported content type; send application/json")]
     UnsupportedMediaType,
+    /// The database cannot be reached (down, restarting, or every connection busy past the
+    /// pool's timeout): a 503 with `Retry-After`, and service resumes by itself when it is back.
+    /// The cause is logged, never sent.
+    #[error("the database is unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     /// Our fault. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client is asked to wait before retrying after a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// An error from below the HTTP layer: the database being away is a 503 wherever it surfaces
+/// (a read, a token check, a feed render); anything else is our fault.
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        if crate::store::is_unavailable(&e) {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(e)
+        }
+    }
 }
 
 /// An RFC 9457 problem details body (`application/problem+json`).
@@ -96,6 +116,7 @@ impl ApiError {
                 format!("invalid fields: {}", fields.join(", "))
             }
             ApiError::Internal(_) => "the server could not complete the request".to_owned(),
+            ApiError::Unavailable(_) => "the database is unavailable; try again shortly".to_owned(),
             other => other.to_string(),
         }
     }
@@ -114,13 +135,20 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
+        match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed");
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "database unavailable");
+            }
+            _ => {}
         }
         let problem = Problem {
             // RFC 9457 §4.2.1: "about:blank" means the status code says it all; the
@@ -141,6 +169,10 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
+            // RFC 9110 §10.2.3: when to come back.
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+            }
             _ => {}
         }
         response.body(serde_json::to_vec(&problem).unwrap_or_default())
@@ -157,9 +189,10 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("no such news item".to_owned()),
             StoreError::Stale => ApiError::PreconditionFailed,
             StoreError::BadSearch(_) => ApiError::invalid("q", "cannot be searched for"),
+            StoreError::Database(_) if e.is_unavailable() => ApiError::Unavailable(e.into()),
             StoreError::Corrupt(_) => ApiError::Internal(e.into()),
             StoreError::Database(e) => ApiError::Internal(e.into()),
-            StoreError::Other(e) => ApiError::Internal(e),
+            StoreError::Other(e) => e.into(),
         }
     }
 }

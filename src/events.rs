@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::revision::Revision;
-use crate::store::{Change, DynStore, StoreResult};
+use crate::store::{Change, ChangeWakeups, DynStore, StoreResult};
 use crate::urls::Urls;
 use crate::websub::{self, Publisher};
 
@@ -152,15 +152,26 @@ impl Events {
     }
 }
 
-/// Reads the change log every [`WATCH_EVERY`] until `events` is dropped: changes from other
-/// processes are dispatched, and scheduled items going live are recorded (once, whichever
-/// process gets there first) and announced.
-pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>) {
+/// Reads the change log every `every` ([`WATCH_EVERY`] in service), and at once when the store
+/// pushes a wake-up (see [`crate::store::ChangeLog::change_wakeups`]), until `events` is
+/// dropped: changes from other processes are dispatched, and scheduled items going live are
+/// recorded (once, whichever process gets there first) and announced.
+pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>, every: Duration) {
     let events: Weak<Events> = Arc::downgrade(events);
     tokio::spawn(async move {
+        let mut wakeups = match store.change_wakeups().await {
+            Ok(wakeups) => wakeups,
+            Err(e) => {
+                tracing::warn!(error = %e, "no change notifications; polling the change log only");
+                None
+            }
+        };
         let mut failing = false;
         loop {
-            tokio::time::sleep(WATCH_EVERY).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = woken(&mut wakeups) => {}
+            }
             let Some(events) = events.upgrade() else {
                 return;
             };
@@ -183,6 +194,19 @@ pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>) {
             }
         }
     });
+}
+
+/// Waits for the next wake-up, taking any that queued up behind it too (one read of the log
+/// serves them all); never returns once the store stops sending.
+async fn woken(wakeups: &mut Option<ChangeWakeups>) {
+    let Some(receiver) = wakeups else {
+        return std::future::pending().await;
+    };
+    if receiver.recv().await.is_none() {
+        *wakeups = None;
+        return std::future::pending().await;
+    }
+    while receiver.try_recv().is_ok() {}
 }
 
 /// Moves the content revision on with every change, wherever it was made: caches of rendered

@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 use herald::api::news::rfc3339;
 use herald::clock::{Clock, SystemClock};
 use herald::config::{
-    Cli, Command, DatabaseArgs, Settings, TokenCommand, default_public_url, normalise_base,
+    Cli, Command, DatabaseArgs, DatabaseUrl, Settings, TokenCommand, default_public_url,
+    normalise_base,
 };
 use herald::startup::{self, Application};
 use herald::{auth, import, store};
@@ -89,6 +90,32 @@ async fn main() -> anyhow::Result<()> {
                 total as f64 / secs.max(1e-9),
             );
         }
+        Command::CopyStore { from, to, force } => {
+            if from == to {
+                anyhow::bail!("--from and --to name the same store");
+            }
+            let open_url = |url: DatabaseUrl| async move {
+                let store = store::connect(url.expose())
+                    .await
+                    .with_context(|| format!("opening {url}"))?;
+                store.migrate().await?;
+                anyhow::Ok(store)
+            };
+            let (source, target) = (open_url(from.clone()).await?, open_url(to.clone()).await?);
+            let started = std::time::Instant::now();
+            let report = store::copy::copy_store(&source, &target, force).await?;
+            if !report.replaced.is_empty() {
+                println!(
+                    "deleted what {to} held: {}",
+                    store::copy::describe(&report.replaced)
+                );
+            }
+            println!(
+                "copied {from} to {to}: {} in {:.1} s; counts verified",
+                store::copy::describe(&report.copied),
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Token(command) => token(command).await?,
         Command::Openapi => print!("{}", herald::openapi::yaml()),
     }
@@ -96,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn open(db: &DatabaseArgs) -> anyhow::Result<store::DynStore> {
-    let store = store::connect(db.database_url.expose()).await?;
+    let store = store::connect_with(db.database_url.expose(), db.pool()).await?;
     store.migrate().await?;
     Ok(store)
 }

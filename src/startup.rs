@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -43,7 +44,7 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| default_public_url(addr)),
         );
-        let store = store::connect(settings.database_url.expose()).await?;
+        let store = connect_patiently(&settings).await?;
         prepare_store(&store, &settings, &public_url, clock.as_ref()).await?;
         let websub = settings
             .websub_hub
@@ -67,7 +68,12 @@ impl Application {
             .events
             .publish_due(&state.store, state.clock.now())
             .await?;
-        events::watch(&state.events, state.store.clone(), state.clock.clone());
+        events::watch(
+            &state.events,
+            state.store.clone(),
+            state.clock.clone(),
+            settings.watch_every,
+        );
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
         if let Some(workers) = settings.workers {
@@ -101,6 +107,36 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful stop).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The first wait before connecting again to a database that cannot be reached; it doubles up
+/// to [`MAX_CONNECT_WAIT`].
+const FIRST_CONNECT_WAIT: Duration = Duration::from_millis(500);
+const MAX_CONNECT_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the store, waiting for a database that cannot be reached yet (still starting, being
+/// restarted, a network blip) instead of exiting: a replica may well start before its
+/// database. Any other error (a bad URL, refused credentials) ends the start at once.
+async fn connect_patiently(settings: &Settings) -> anyhow::Result<DynStore> {
+    let mut wait = FIRST_CONNECT_WAIT;
+    loop {
+        match store::connect_with(settings.database_url.expose(), settings.pool).await {
+            Ok(store) => return Ok(store),
+            Err(e) if store::is_unavailable(&e) => {
+                tracing::warn!(
+                    database = %settings.database_url,
+                    error = format!("{e:#}"),
+                    retry_in = ?wait,
+                    "database not reachable; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_CONNECT_WAIT);
+            }
+            Err(e) => {
+                return Err(e.context(format!("connecting to {}", settings.database_url)));
+            }
+        }
     }
 }
 

@@ -23,7 +23,8 @@ pub struct Health {
     status: &'static str,
 }
 
-/// 200 when the database answers; a failing store surfaces as a problem+json 500.
+/// 200 when the database answers; a database that cannot be reached is a problem+json 503 with
+/// `Retry-After` (load balancers take the replica out meanwhile), any other failure a 500.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -31,7 +32,9 @@ pub struct Health {
     tag = "operations",
     responses(
         (status = 200, description = "The service and its database answer", body = Health),
-        (status = 500, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The database answers with an error", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database cannot be reached", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {

@@ -1,6 +1,8 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+mod bulk;
+pub mod copy;
 pub mod postgres;
 mod rows;
 pub mod rules;
@@ -42,6 +44,74 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The database cannot be reached right now (down, restarting, or no connection free within
+    /// the pool's timeout): worth trying again later, not a fault in the request or the data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(e) if is_unreachable(e))
+    }
+}
+
+/// Whether a driver error means "no database to talk to" rather than "the database said no".
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL's SQLSTATE classes 08 (connection exception) and 57P (shut down,
+        // starting up), and 53300 (too many connections). SQLite's codes are plain numbers,
+        // so they never match.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
+/// Whether an error, or anything in its chain of causes, is [`StoreError::is_unavailable`].
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable)
+            || cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(is_unreachable)
+    })
+}
+
+/// How a store uses its database connections; the same settings for every engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections kept open at most.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection (opening one included) before the store gives
+    /// up with an unavailable error: a request then gets a 503 instead of hanging.
+    pub timeout: std::time::Duration,
+}
+
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+pub const DEFAULT_DB_TIMEOUT_SECS: u64 = 5;
+
+impl PoolSettings {
+    /// The same settings as sqlx's PostgreSQL pool options.
+    pub fn postgres(&self) -> sqlx::postgres::PgPoolOptions {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.timeout)
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_POOL_SIZE,
+            timeout: std::time::Duration::from_secs(DEFAULT_DB_TIMEOUT_SECS),
+        }
+    }
+}
 
 /// Who is asking decides which items exist for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -439,10 +509,88 @@ pub trait ChangeLog: Send + Sync {
     /// mark, all in one write transaction, so concurrent callers record each item once. The
     /// first call ever only sets the mark.
     async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<Change>>;
+    /// Wake-ups pushed by the database whenever any process commits a change (PostgreSQL's
+    /// `LISTEN herald_changes`), so a watcher reads the log at once rather than at its next
+    /// poll. `None` when the engine cannot push (SQLite): polling alone then. A wake-up carries
+    /// nothing (the log says what changed), may come for a change already read, and may be
+    /// lost (a dropped connection), which is why the poll stays. Ends when the receiver drops.
+    async fn change_wakeups(&self) -> StoreResult<Option<ChangeWakeups>> {
+        Ok(None)
+    }
+}
+
+/// See [`ChangeLog::change_wakeups`].
+pub type ChangeWakeups = tokio::sync::mpsc::Receiver<()>;
+
+/// An item with every stored field, as `herald copy-store` moves it between stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub item: NewsItem,
+    /// Where an imported item came from (see [`SourcedItem`]).
+    pub source_key: Option<String>,
+}
+
+/// A token with every stored field: its hash, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub name: String,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Where a store's counters stand: the next item id and change `seq` are above these, even
+/// when the rows that had them are gone (ids and sequence numbers are never reused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    pub item_id: i64,
+    pub change_seq: i64,
+}
+
+/// How many rows a store holds of each kind: compared after a copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub items: i64,
+    pub links: i64,
+    pub tags: i64,
+    pub tokens: i64,
+    pub meta: i64,
+    pub changes: i64,
+}
+
+impl StoreCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Moving a whole store to another (`herald copy-store`): every row with its stored fields,
+/// read in id order and written back as it was, engine-neutral.
+#[async_trait]
+pub trait StoreExport: Send + Sync {
+    /// Up to `limit` items with an id above `after`, in id order, drafts included.
+    async fn export_items(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredItem>>;
+    /// Every token, revoked ones included, oldest first.
+    async fn export_tokens(&self) -> StoreResult<Vec<StoredToken>>;
+    /// Every meta key with its value, by key.
+    async fn export_meta(&self) -> StoreResult<Vec<(String, String)>>;
+    async fn positions(&self) -> StoreResult<Positions>;
+    async fn counts(&self) -> StoreResult<StoreCounts>;
+    /// Writes items exactly as given (ids, GUIDs, times, links, tags, source keys) in one
+    /// transaction, recording no change: the change log is copied on its own.
+    async fn insert_items(&self, items: &[StoredItem]) -> StoreResult<()>;
+    async fn insert_tokens(&self, tokens: &[StoredToken]) -> StoreResult<()>;
+    /// Writes changes with their own `seq`, in one transaction.
+    async fn insert_changes(&self, changes: &[Change]) -> StoreResult<()>;
+    /// Moves the counters to `positions` at least (never back), so new ids and sequence
+    /// numbers follow the copied ones.
+    async fn advance_positions(&self, positions: Positions) -> StoreResult<()>;
+    /// Deletes every item, token, meta entry and change (the counters stay where they are).
+    async fn clear(&self) -> StoreResult<()>;
 }
 
 #[async_trait]
-pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
+pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database does.
@@ -451,12 +599,21 @@ pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a database URL names.
+/// Opens the store a database URL names, with the default [`PoolSettings`].
 pub async fn connect(database_url: &str) -> anyhow::Result<DynStore> {
+    connect_with(database_url, PoolSettings::default()).await
+}
+
+/// Opens the store a database URL names.
+pub async fn connect_with(database_url: &str, pool: PoolSettings) -> anyhow::Result<DynStore> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+        Ok(Arc::new(
+            SqliteStore::connect_with(database_url, pool).await?,
+        ))
     } else if is_postgres_url(database_url) {
-        Ok(Arc::new(PostgresStore::connect(database_url).await?))
+        Ok(Arc::new(
+            PostgresStore::connect_with(database_url, pool.postgres()).await?,
+        ))
     } else {
         anyhow::bail!(
             "unsupported DATABASE_URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"

@@ -4,6 +4,7 @@
 mod cache;
 mod changes;
 mod conformance;
+mod copy_store;
 mod cors;
 mod counts;
 mod engines;
@@ -12,8 +13,10 @@ mod feeds;
 mod helpers;
 mod import;
 mod openapi;
+mod outage;
 mod postgres_plans;
 mod read;
+mod replicas;
 mod search;
 mod seed;
 mod sqlite_plans;

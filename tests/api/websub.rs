@@ -14,7 +14,7 @@ use crate::helpers::{spawn_adjusted, spawn_app};
 
 /// One request the hub received.
 #[derive(Debug)]
-struct Ping {
+pub(crate) struct Ping {
     content_type: String,
     form: Vec<(String, String)>,
 }
@@ -44,15 +44,15 @@ struct HubState {
     gate: Arc<Semaphore>,
 }
 
-struct FakeHub {
-    url: Url,
+pub(crate) struct FakeHub {
+    pub(crate) url: Url,
     pings: mpsc::UnboundedReceiver<Ping>,
     gate: Arc<Semaphore>,
 }
 
 impl FakeHub {
     /// `failures`: how many requests fail first; `open`: whether answers flow without permits.
-    fn start(failures: usize, open: bool) -> Self {
+    pub(crate) fn start(failures: usize, open: bool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let gate = Arc::new(Semaphore::new(if open {
             Semaphore::MAX_PERMITS
@@ -84,7 +84,7 @@ impl FakeHub {
     }
 
     /// The next ping; a guard against hanging, not a timing assertion.
-    async fn next(&mut self) -> Ping {
+    pub(crate) async fn next(&mut self) -> Ping {
         tokio::time::timeout(Duration::from_secs(30), self.pings.recv())
             .await
             .expect("the hub was pinged")
@@ -92,7 +92,7 @@ impl FakeHub {
     }
 
     /// The feed URLs of the next `n` pings, sorted.
-    async fn next_urls(&mut self, n: usize) -> Vec<String> {
+    pub(crate) async fn next_urls(&mut self, n: usize) -> Vec<String> {
         let mut urls = Vec::with_capacity(n);
         for _ in 0..n {
             urls.push(self.next().await.feed_url().to_owned());
@@ -102,7 +102,7 @@ impl FakeHub {
     }
 
     /// Every ping received so far (call after the publisher is done).
-    fn drain(&mut self) -> Vec<Ping> {
+    pub(crate) fn drain(&mut self) -> Vec<Ping> {
         std::iter::from_fn(|| self.pings.try_recv().ok()).collect()
     }
 }
@@ -132,7 +132,7 @@ async fn hub(req: HttpRequest, body: web::Bytes, state: web::Data<HubState>) -> 
 
 /// The main feeds and `tag`'s feeds, every format, sorted: what a write to an item with that tag
 /// touches.
-fn feeds_of_tag(app: &crate::helpers::TestApp, tag: &str) -> Vec<String> {
+pub(crate) fn feeds_of_tag(app: &crate::helpers::TestApp, tag: &str) -> Vec<String> {
     let mut urls: Vec<String> = ["feed.atom", "feed.json", "feed.rss"]
         .iter()
         .map(|p| app.url(p))

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, QueryBuilder};
 use super::{CHANGES_CHANNEL, PostgresStore, begin_write, meta};
 use crate::store::rows::{CHANGE_COLUMNS, ChangeRow, tags_json};
 use crate::store::rules::{CHANGES_KEPT, ChangeDraft, LIVE_THROUGH_KEY};
-use crate::store::{Change, ChangeLog, StoreError, StoreResult};
+use crate::store::{Change, ChangeLog, ChangeWakeups, StoreError, StoreResult};
 
 /// Change rows per multi-row INSERT: 7 bound values each stays well under PostgreSQL's 65,535.
 const CHANGE_CHUNK: usize = 4000;
@@ -129,6 +129,10 @@ const DUE_SQL: &str = "SELECT i.id, \
 
 #[async_trait]
 impl ChangeLog for PostgresStore {
+    async fn change_wakeups(&self) -> StoreResult<Option<ChangeWakeups>> {
+        super::wakeups::listen(&self.pool).await.map(Some)
+    }
+
     async fn revision(&self) -> StoreResult<i64> {
         Ok(
             sqlx::query_scalar("SELECT coalesce(max(seq), 0)::int8 FROM changes")

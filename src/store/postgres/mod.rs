@@ -11,12 +11,14 @@
 
 mod changes;
 mod counts;
+mod export;
 mod import;
 mod items;
 mod list;
 mod meta;
 mod search;
 mod tokens;
+mod wakeups;
 
 use std::time::Duration;
 

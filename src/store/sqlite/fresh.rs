@@ -11,6 +11,7 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
 
 use super::{SqliteStore, fts};
+use crate::store::PoolSettings;
 
 /// The full-text index's triggers, kept aside in the new file itself while it is built.
 const DEFERRED: &str = "herald_deferred_triggers";
@@ -59,7 +60,11 @@ impl FreshFile {
             .locking_mode(SqliteLockingMode::Exclusive)
             .foreign_keys(true);
         // One connection: exclusive locking shuts every other one out.
-        SqliteStore::connect_with(options, 1).await
+        let pool = PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        };
+        SqliteStore::with_options(options, pool).await
     }
 
     /// Turns the full-text index's triggers off for the build (call after migrating): the

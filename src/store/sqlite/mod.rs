@@ -5,6 +5,7 @@
 
 mod changes;
 mod counts;
+mod export;
 mod fresh;
 mod fts;
 mod import;
@@ -21,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{ListQuery, Store, StoreError, StoreResult};
+use super::{ListQuery, PoolSettings, Store, StoreError, StoreResult};
 
 pub use fresh::FreshFile;
 pub use items::CONTENT_TIMES_SQL;
@@ -37,20 +38,28 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        Self::connect_with(options, 8).await
+        Self::with_options(options, pool).await
     }
 
-    /// A pool of up to `connections` with these options, Herald's ranking function registered
-    /// on each connection.
-    async fn connect_with(options: SqliteConnectOptions, connections: u32) -> anyhow::Result<Self> {
+    /// A pool with these connection options, Herald's ranking function registered on each
+    /// connection.
+    async fn with_options(
+        options: SqliteConnectOptions,
+        pool: PoolSettings,
+    ) -> anyhow::Result<Self> {
         let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.timeout)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;

@@ -1,0 +1,261 @@
+//! Whole-store export and bulk insert for `herald copy-store`, written once for both engines:
+//! the statements are the same text on each (placeholders come from sqlx's `QueryBuilder`), and
+//! each engine wraps them in its own write transaction and counters.
+
+use std::marker::PhantomData;
+
+use sqlx::query_builder::Separated;
+use sqlx::{Database, Decode, Encode, Executor, FromRow, QueryBuilder, Type};
+
+use super::rows::{ItemRow, tags_json, timestamp};
+use super::{Change, StoreCounts, StoreResult, StoredItem, StoredToken};
+
+/// Rows per multi-row INSERT: at most 12 bound values a row stays under SQLite's 32,766 (and
+/// PostgreSQL's 65,535).
+const CHUNK: usize = 1000;
+
+/// An item row with the one column reads for serving leave out.
+#[derive(FromRow)]
+pub(super) struct ExportRow {
+    #[sqlx(flatten)]
+    pub(super) row: ItemRow,
+    pub(super) source_key: Option<String>,
+}
+
+/// The engine-neutral statements, for engine `DB`.
+pub(super) struct Bulk<DB>(PhantomData<DB>);
+
+impl<DB> Bulk<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'t> i64: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
+    for<'t> bool: Encode<'t, DB> + Type<DB>,
+    for<'r> (String, String, i64, Option<i64>): FromRow<'r, DB::Row>,
+    for<'r> (String, String): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+{
+    /// `{head} VALUES …` for every row, `bind` pushing each row's values.
+    async fn insert<T>(
+        conn: &mut DB::Connection,
+        head: &'static str,
+        rows: &[T],
+        bind: impl Fn(&mut Separated<'_, DB, &'static str>, &T),
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<DB>::new(head);
+            qb.push_values(chunk, |mut row, value| bind(&mut row, value));
+            qb.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` item rows with an id above `after`, in id order.
+    pub(super) async fn item_rows(
+        conn: &mut DB::Connection,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ExportRow>>
+    where
+        for<'r> ExportRow: FromRow<'r, DB::Row>,
+    {
+        let mut qb = QueryBuilder::<DB>::new(format!(
+            "SELECT {}, i.source_key FROM news_items i WHERE i.id > ",
+            super::rows::ITEM_COLUMNS
+        ));
+        qb.push_bind(after)
+            .push(" ORDER BY i.id LIMIT ")
+            .push_bind(i64::from(limit));
+        Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
+    }
+
+    pub(super) async fn tokens(conn: &mut DB::Connection) -> StoreResult<Vec<StoredToken>> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT name, token_hash, created_at, revoked_at FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|(name, hash, created_at, revoked_at)| {
+                Ok(StoredToken {
+                    name,
+                    hash,
+                    created_at: timestamp(created_at)?,
+                    revoked_at: revoked_at.map(timestamp).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn meta(conn: &mut DB::Connection) -> StoreResult<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT key, value FROM herald_meta ORDER BY key")
+                .fetch_all(&mut *conn)
+                .await?,
+        )
+    }
+
+    pub(super) async fn counts(conn: &mut DB::Connection) -> StoreResult<StoreCounts> {
+        let (items, links, tags, tokens, meta, changes) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM news_items), (SELECT count(*) FROM news_links), \
+                    (SELECT count(*) FROM news_tags), (SELECT count(*) FROM api_tokens), \
+                    (SELECT count(*) FROM herald_meta), (SELECT count(*) FROM changes)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(StoreCounts {
+            items,
+            links,
+            tags,
+            tokens,
+            meta,
+            changes,
+        })
+    }
+
+    /// Items exactly as given, with their links and tags (the caller's transaction).
+    pub(super) async fn insert_items(
+        conn: &mut DB::Connection,
+        items: &[StoredItem],
+    ) -> StoreResult<()> {
+        Self::insert(
+            conn,
+            "INSERT INTO news_items (id, guid, slug, title, summary, content_markdown, \
+             content_html, status, published_at, created_at, updated_at, source_key) ",
+            items,
+            |row, stored| {
+                let item = &stored.item;
+                row.push_bind(item.id)
+                    .push_bind(item.guid.clone())
+                    .push_bind(item.slug.clone())
+                    .push_bind(item.title.clone())
+                    .push_bind(item.summary.clone())
+                    .push_bind(item.content_markdown.clone())
+                    .push_bind(item.content_html.clone())
+                    .push_bind(item.status.as_str().to_owned())
+                    .push_bind(item.published_at.timestamp())
+                    .push_bind(item.created_at.timestamp())
+                    .push_bind(item.updated_at.timestamp())
+                    .push_bind(stored.source_key.clone());
+            },
+        )
+        .await?;
+        let links: Vec<_> = items
+            .iter()
+            .flat_map(|s| {
+                s.item
+                    .links
+                    .iter()
+                    .enumerate()
+                    .map(move |(position, link)| (s.item.id, position as i64, link))
+            })
+            .collect();
+        Self::insert(
+            conn,
+            "INSERT INTO news_links (item_id, position, title, url) ",
+            &links,
+            |row, (id, position, link)| {
+                row.push_bind(*id)
+                    .push_bind(*position)
+                    .push_bind(link.title.clone())
+                    .push_bind(link.url.clone());
+            },
+        )
+        .await?;
+        // Tag rows carry copies of their item's status and date (see the migrations).
+        let tags: Vec<_> = items
+            .iter()
+            .flat_map(|s| s.item.tags.iter().map(move |tag| (&s.item, tag)))
+            .collect();
+        Self::insert(
+            conn,
+            "INSERT INTO news_tags (item_id, tag, status, published_at) ",
+            &tags,
+            |row, (item, tag)| {
+                row.push_bind(item.id)
+                    .push_bind((*tag).clone())
+                    .push_bind(item.status.as_str().to_owned())
+                    .push_bind(item.published_at.timestamp());
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn insert_tokens(
+        conn: &mut DB::Connection,
+        tokens: &[StoredToken],
+    ) -> StoreResult<()> {
+        Self::insert(
+            conn,
+            "INSERT INTO api_tokens (name, token_hash, created_at, revoked_at) ",
+            tokens,
+            |row, token| {
+                row.push_bind(token.name.clone())
+                    .push_bind(token.hash.clone())
+                    .push_bind(token.created_at.timestamp())
+                    .push_bind(token.revoked_at.map(|t| t.timestamp()));
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn insert_changes(
+        conn: &mut DB::Connection,
+        changes: &[Change],
+    ) -> StoreResult<()> {
+        let tags = changes
+            .iter()
+            .map(|c| tags_json(&c.tags))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows: Vec<_> = changes.iter().zip(tags).collect();
+        Self::insert(
+            conn,
+            "INSERT INTO changes (seq, kind, item_id, tags, was_public, is_public, at) ",
+            &rows,
+            |row, (change, tags)| {
+                row.push_bind(change.seq)
+                    .push_bind(change.kind.as_str().to_owned())
+                    .push_bind(change.item_id)
+                    .push_bind(tags.clone())
+                    .push_bind(change.was_public)
+                    .push_bind(change.is_public)
+                    .push_bind(change.at.timestamp());
+            },
+        )
+        .await
+    }
+
+    /// Deletes every item (links and tags go with them), token, meta entry and change.
+    pub(super) async fn clear(conn: &mut DB::Connection) -> StoreResult<()> {
+        for statement in [
+            "DELETE FROM news_items",
+            "DELETE FROM api_tokens",
+            "DELETE FROM herald_meta",
+            "DELETE FROM changes",
+        ] {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Item rows apart from their source keys, for an engine's own loading of links and tags.
+pub(super) fn split(rows: Vec<ExportRow>) -> (Vec<ItemRow>, Vec<Option<String>>) {
+    rows.into_iter().map(|r| (r.row, r.source_key)).unzip()
+}
+
+/// Loaded items back together with their source keys (in the same order).
+pub(super) fn join(
+    items: Vec<crate::model::NewsItem>,
+    keys: Vec<Option<String>>,
+) -> Vec<StoredItem> {
+    items
+        .into_iter()
+        .zip(keys)
+        .map(|(item, source_key)| StoredItem { item, source_key })
+        .collect()
+}

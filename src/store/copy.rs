@@ -1,0 +1,76 @@
+//! `herald copy-store`: every row of one store written into another, whatever their engines.
+
+use anyhow::{Context, bail};
+
+use super::{DynStore, StoreCounts};
+
+/// Items (and changes) read and written per batch: each batch is one transaction on the target.
+const BATCH: u32 = 1000;
+
+/// What a copy did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyReport {
+    /// What the target held before and `--force` deleted (empty without it).
+    pub replaced: StoreCounts,
+    /// What both stores hold now.
+    pub copied: StoreCounts,
+}
+
+/// Copies everything in `from` into `to`: items with their ids, GUIDs, slugs, dates, status,
+/// links, tags and source keys; tokens (hashes and revocation times); meta; the change log and
+/// the id and sequence counters, so the target carries on exactly where the source stands.
+/// A target holding anything is refused unless `force`, which deletes all of it first. The row
+/// counts of both stores are compared at the end: writing to the source meanwhile fails the copy.
+pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::Result<CopyReport> {
+    let replaced = to.counts().await.context("counting the target's rows")?;
+    if !replaced.is_empty() {
+        if !force {
+            bail!(
+                "the target store is not empty ({}); pass --force to delete everything in it \
+                 and copy over it",
+                describe(&replaced)
+            );
+        }
+        to.clear().await.context("emptying the target")?;
+    }
+    let mut after = 0;
+    loop {
+        let items = from.export_items(after, BATCH).await?;
+        let Some(last) = items.last() else { break };
+        after = last.item.id;
+        to.insert_items(&items)
+            .await
+            .with_context(|| format!("writing the items up to id {after}"))?;
+    }
+    to.insert_tokens(&from.export_tokens().await?).await?;
+    for (key, value) in from.export_meta().await? {
+        to.set_meta(&key, &value).await?;
+    }
+    let mut seq = 0;
+    loop {
+        let changes = from.changes_after(seq, BATCH).await?;
+        let Some(last) = changes.last() else { break };
+        seq = last.seq;
+        to.insert_changes(&changes).await?;
+    }
+    to.advance_positions(from.positions().await?).await?;
+    let source = from.counts().await?;
+    let copied = to.counts().await?;
+    if source != copied {
+        bail!(
+            "the copy does not match its source (source: {}; copy: {}): was the source written \
+             to meanwhile? Stop every writer and run copy-store again with --force",
+            describe(&source),
+            describe(&copied)
+        );
+    }
+    Ok(CopyReport { replaced, copied })
+}
+
+/// `12 items, 20 links, 7 tags, 2 tokens, 3 meta entries, 15 changes`.
+pub fn describe(counts: &StoreCounts) -> String {
+    format!(
+        "{} items, {} links, {} tags, {} tokens, {} meta entries, {} changes",
+        counts.items, counts.links, counts.tags, counts.tokens, counts.meta, counts.changes
+    )
+}
