@@ -220,7 +220,9 @@ impl Subscriber for RevisionSubscriber {
 }
 
 /// Tells the WebSub hub which feeds a change touched: the main feeds and its tags' feeds. Only
-/// for changes this process made, so a change is announced once however many processes see it.
+/// for changes this process made, so a change is announced once however many processes see it,
+/// and only for items public before or after the change: a draft's or a scheduled item's tags
+/// are nobody's business yet (its going live is announced when it comes).
 pub struct WebSubSubscriber {
     pub publisher: Publisher,
     pub urls: Urls,
@@ -228,7 +230,7 @@ pub struct WebSubSubscriber {
 
 impl Subscriber for WebSubSubscriber {
     fn changed(&self, change: &Change, origin: Origin) {
-        if origin == Origin::Local {
+        if origin == Origin::Local && change.is_visible() {
             self.publisher.publish(websub::feed_urls_with_tags(
                 &self.urls,
                 change.tags.iter().map(String::as_str),

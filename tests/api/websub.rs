@@ -325,10 +325,12 @@ async fn a_scheduled_item_going_live_pings_the_hub_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    // The write itself pings the main feeds and the tag's (6 feeds).
-    for _ in 0..6 {
-        hub.next().await;
-    }
+    // Nobody can see it yet, so the write itself pings nothing (see the test below).
+    tokio::time::sleep(2 * herald::events::WATCH_EVERY).await;
+    assert!(
+        hub.drain().is_empty(),
+        "a scheduled item's tags are not news yet"
+    );
 
     app.clock.set(due);
     assert_eq!(
@@ -339,4 +341,74 @@ async fn a_scheduled_item_going_live_pings_the_hub_once() {
     // Several watches later, nothing more: the change was recorded once.
     tokio::time::sleep(4 * herald::events::WATCH_EVERY).await;
     assert!(hub.drain().is_empty(), "announced once");
+}
+
+/// A draft's or scheduled item's tags are not public: the hub (and through it the world) must
+/// not hear of their feeds until the item is public (issue 12: a draft tagged
+/// `acquisition-talks` named that tag's feeds to the public hub).
+#[tokio::test]
+async fn writes_to_items_nobody_can_see_ping_nothing() {
+    let mut hub = FakeHub::start(0, true);
+    let hub_url = hub.url.clone();
+    let app = spawn_adjusted(|s| s.websub_hub = Some(hub_url.clone())).await;
+    let token = app.token().await;
+    let later = crate::helpers::test_now() + chrono::Duration::hours(1);
+    let mut ids = Vec::new();
+    for body in [
+        serde_json::json!({"title": "Secret", "tags": ["acquisition-talks"], "status": "draft"}),
+        serde_json::json!({"title": "Embargoed", "tags": ["acquisition-talks"], "published_at": later.to_rfc3339()}),
+    ] {
+        let response = app
+            .authed(reqwest::Method::POST, "/api/v1/news", &token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let item: serde_json::Value = response.json().await.unwrap();
+        ids.push(item["id"].as_i64().unwrap());
+    }
+    // An edit that keeps the draft a draft, and a delete of the scheduled item.
+    for (method, id, body) in [
+        (
+            reqwest::Method::PATCH,
+            ids[0],
+            serde_json::json!({"tags": ["acquisition-talks", "board"]}),
+        ),
+        (reqwest::Method::DELETE, ids[1], serde_json::Value::Null),
+    ] {
+        let mut request = app.authed(method, &format!("/api/v1/news/{id}"), &token);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        assert!(request.send().await.unwrap().status().is_success());
+    }
+    tokio::time::sleep(4 * herald::events::WATCH_EVERY).await;
+    let leaked: Vec<String> = hub
+        .drain()
+        .iter()
+        .map(|p| p.feed_url().to_owned())
+        .collect();
+    assert!(leaked.is_empty(), "pinged for hidden items: {leaked:?}");
+
+    // Once public, its feeds are news: the main feeds and every tag's, once.
+    let response = app
+        .authed(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/news/{}", ids[0]),
+            &token,
+        )
+        .json(&serde_json::json!({"status": "published"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let mut want = feeds_of_tag(&app, "acquisition-talks");
+    want.extend(
+        ["atom", "json", "rss"]
+            .iter()
+            .map(|ext| app.url(&format!("tags/board/feed.{ext}"))),
+    );
+    want.sort();
+    assert_eq!(hub.next_urls(9).await, want);
 }
