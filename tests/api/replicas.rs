@@ -181,8 +181,15 @@ async fn each_write_and_each_item_going_live_is_announced_once_whatever_the_repl
     let due = test_now() + chrono::Duration::hours(1);
     let item =
         json!({"title": "Embargoed", "tags": ["Replicated"], "published_at": due.to_rfc3339()});
-    create(&b, &token, item).await;
+    let scheduled = create(&b, &token, item).await;
     // Nobody can see it yet: its write pings nothing (websub::writes_to_items_nobody_can_see…).
+    // Both replicas take the write in before the clock moves, as they would in a real hour.
+    assert_converges(&a, &b, &paths_of(scheduled)).await;
+    tokio::time::sleep(2 * herald::events::WATCH_EVERY).await;
+    assert!(
+        hub.drain().is_empty(),
+        "a scheduled item's write is not announced"
+    );
     for replica in [&a, &b] {
         assert!(!seen(replica, "/feed.atom").await.2.contains("Embargoed"));
     }
