@@ -101,15 +101,15 @@ impl Events {
         }
     }
 
-    /// Dispatches every change in the log this process has not seen yet.
+    /// Dispatches every change in the log this process has not seen yet. One read of the log
+    /// when nothing changed: a short batch means caught up.
     pub async fn catch_up(&self, store: &DynStore) -> StoreResult<()> {
-        let latest = store.revision().await?;
         loop {
             let through = self.lock().through;
-            if latest <= through {
+            let batch = store.changes_after(through, BATCH).await?;
+            if batch.is_empty() {
                 return Ok(());
             }
-            let batch = store.changes_after(through, BATCH).await?;
             let mut seen = self.lock();
             seen.generation += 1;
             for change in &batch {
