@@ -6,8 +6,6 @@ use std::borrow::Cow;
 use super::Format;
 use crate::store::ListQuery;
 
-pub use crate::response_cache::Rendered;
-
 /// One feed: its format, what it lists (visibility and cursor normalised) and where it lives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FeedKey {
