@@ -99,6 +99,33 @@ impl<'a> Total<'a> {
     }
 }
 
+/// How a list answers `count=true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting<'a> {
+    /// The first page holds every match: its length is the total, no query needed.
+    Known(i64),
+    /// A kept total answers it ([`Total`]).
+    Kept(Total<'a>),
+    /// The matches must be counted.
+    Rows,
+}
+
+impl<'a> Counting<'a> {
+    /// `None` when the query asked for no count; `on_page` rows were listed, `more` follows.
+    pub fn of(query: &'a ListQuery, on_page: usize, more: bool) -> Option<Self> {
+        if !query.count {
+            return None;
+        }
+        Some(if query.after.is_none() && !more {
+            Counting::Known(on_page as i64)
+        } else if let Some(total) = Total::of(query) {
+            Counting::Kept(total)
+        } else {
+            Counting::Rows
+        })
+    }
+}
+
 /// Kept counts by status for one scope (the store or a tag), and how many of the published
 /// ones are scheduled (due after `now`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::items::attach;
 use super::search::{RANK, tsquery_text};
 use crate::store::rows::{ITEM_COLUMNS, ItemRow};
-use crate::store::rules::{DateRange, Total, effective_sort, finish_page, visible_status};
+use crate::store::rules::{Counting, DateRange, effective_sort, finish_page, visible_status};
 use crate::store::{Cursor, ListQuery, Page, Sort, StoreError, StoreResult, Visibility};
 
 /// The columns that carry an item's status, date and id in a list query: the item row itself,
@@ -207,20 +207,19 @@ pub(super) async fn list(conn: &mut PgConnection, query: &ListQuery) -> StoreRes
         .await
         .map_err(map_search)?;
     let next = finish_page(&mut rows, query)?;
-    let total = if query.count
-        && let Some(total) = Total::of(query)
-    {
-        Some(super::counts::count(conn, total, query.visibility).await?)
-    } else if query.count {
-        Some(
+    let total = match Counting::of(query, rows.len(), next.is_some()) {
+        None => None,
+        Some(Counting::Known(total)) => Some(total),
+        Some(Counting::Kept(total)) => {
+            Some(super::counts::count(conn, total, query.visibility).await?)
+        }
+        Some(Counting::Rows) => Some(
             list_sql("", query, Select::Count)
                 .build_query_scalar()
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(map_search)?,
-        )
-    } else {
-        None
+        ),
     };
     let items = attach(conn, rows).await?;
     Ok(Page { items, next, total })
