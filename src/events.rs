@@ -8,6 +8,7 @@
 //! watcher that reads the log a few times a second, so nothing waits for a cache's recheck.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -65,9 +66,29 @@ impl Seen {
 pub struct Events {
     subscribers: RwLock<Vec<Arc<dyn Subscriber>>>,
     seen: Mutex<Seen>,
+    /// Writes of this process between their start and their [`Events::publish`]: a change they
+    /// committed may already be in the log (and its NOTIFY may wake the watcher) before they
+    /// announce it, so [`Events::catch_up`] waits for them rather than take it for another
+    /// process's change.
+    writing: AtomicUsize,
+}
+
+/// Held by a write of this process from before it commits until it has published its change.
+pub struct Writing<'a>(&'a Events);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.writing.fetch_sub(1, AtomicOrdering::AcqRel);
+    }
 }
 
 impl Events {
+    /// Marks a write of this process as under way; hold the guard until its change is published.
+    pub fn writing(&self) -> Writing<'_> {
+        self.writing.fetch_add(1, AtomicOrdering::AcqRel);
+        Writing(self)
+    }
+
     pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
         self.subscribers
             .write()
@@ -111,6 +132,12 @@ impl Events {
                 return Ok(());
             }
             let mut seen = self.lock();
+            // Checked under the lock `publish` takes: a write still under way may have
+            // committed a change in this batch that it has not announced as its own yet. The
+            // next watch reads the batch again.
+            if self.writing.load(AtomicOrdering::Acquire) > 0 {
+                return Ok(());
+            }
             seen.generation += 1;
             for change in &batch {
                 // Another caller may have dispatched this batch meanwhile.

@@ -174,8 +174,10 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let item = input::parse_item(&body, None, now, state.urls.base())?;
+    let writing = state.events.writing();
     let (stored, change) = state.store.create(&item, now).await?;
     state.changed(&change);
+    drop(writing);
     tracing::info!(editor = %editor.name, id = stored.id, "news item created");
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, state.urls.item_api(stored.id)));
@@ -256,6 +258,7 @@ async fn update(
     body: &Value,
     how: Update,
 ) -> ApiResult<HttpResponse> {
+    let writing = state.events.writing();
     let (stored, change) = edit(state, req, key, async |current| {
         let now = state.clock.now();
         let merged;
@@ -278,6 +281,7 @@ async fn update(
     // The change names the tags before and after: a tag removed by the edit changes that
     // tag's feed as much as one added.
     state.changed(&change);
+    drop(writing);
     let action = match how {
         Update::Replace => "news item replaced",
         Update::MergePatch => "news item patched",
@@ -304,12 +308,14 @@ pub async fn delete(
     editor: Editor,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let writing = state.events.writing();
     let change = edit(&state, &req, &key, async |current| {
         let now = state.clock.now();
         Ok(state.store.delete(current.id, Some(&current), now).await?)
     })
     .await?;
     state.changed(&change);
+    drop(writing);
     tracing::info!(editor = %editor.name, id = change.item_id, "news item deleted");
     Ok(HttpResponse::NoContent().finish())
 }
