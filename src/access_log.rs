@@ -1,20 +1,67 @@
-//! One log line per request, at INFO under the target `herald::access`.
+//! What every request leaves behind: an id, one bounded access-log line, and its metrics.
 //!
-//! This replaces actix's `Logger`, which renders its format (several allocations) for every
-//! request whatever the log level. Here the level is checked first, and when the line would be
-//! dropped (`RUST_LOG=warn`, or `RUST_LOG=info,herald::access=off`) the request goes straight to
-//! the service: no allocation, no boxed future.
+//! - **Request id.** A sane incoming `X-Request-Id` (what a proxy or the client already logged)
+//!   is kept, anything else is replaced by a fresh UUID. It is returned in `X-Request-Id`, and
+//!   the request runs inside a tracing span carrying it, so every log line of the request (the
+//!   access line, a handler's error) names it.
+//! - **Access line.** One line per request at INFO under the target `herald::access`. It is
+//!   bounded whatever the client sends: the path and query are cut at [`MAX_LOGGED_URI`] bytes,
+//!   a search's `q` shows only its length (what readers search for is theirs), and parameters
+//!   that may carry a secret (`token`, `preview_token`, …) show as `***`. Headers are never
+//!   logged, so neither is `Authorization`.
+//! - **Metrics.** Count and duration by route template (never the raw path: the label set stays
+//!   bounded), method and status class.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use futures_util::future::{Either, LocalBoxFuture};
-use tracing::Level;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use futures_util::future::LocalBoxFuture;
+use tracing::{Instrument, Level};
 
-pub struct AccessLog;
+use crate::metrics::Metrics;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest incoming request id kept; longer ones are replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Bytes of path and of query string an access line shows at most, each.
+pub const MAX_LOGGED_URI: usize = 512;
+
+/// Query parameters whose values may be secrets: never logged.
+const SECRET_PARAMETERS: &[&str] = &[
+    "token",
+    "access_token",
+    "preview",
+    "preview_token",
+    "key",
+    "api_key",
+    "secret",
+    "password",
+    "signature",
+    "sig",
+];
+
+/// The id of the request being served, in its extensions (for handlers that report it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// Middleware: see the module documentation.
+pub struct AccessLog {
+    metrics: Arc<Metrics>,
+}
+
+impl AccessLog {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S, B> Transform<S, ServiceRequest> for AccessLog
 where
@@ -30,15 +77,15 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(AccessLogService {
             service: Rc::new(service),
+            metrics: self.metrics.clone(),
         }))
     }
 }
 
 pub struct AccessLogService<S> {
     service: Rc<S>,
+    metrics: Arc<Metrics>,
 }
-
-type Logged<B> = LocalBoxFuture<'static, Result<ServiceResponse<B>, actix_web::Error>>;
 
 impl<S, B> Service<ServiceRequest> for AccessLogService<S>
 where
@@ -47,33 +94,135 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = Either<S::Future, Logged<B>>;
+    type Future = LocalBoxFuture<'static, Result<ServiceResponse<B>, actix_web::Error>>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if !tracing::enabled!(target: "herald::access", Level::INFO) {
-            return Either::Left(self.service.call(req));
-        }
-        let service = self.service.clone();
-        Either::Right(Box::pin(async move {
-            let start = Instant::now();
+        let start = Instant::now();
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| is_sane_request_id(id))
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let span = tracing::info_span!("request", id = %id);
+        let logging = tracing::enabled!(target: "herald::access", Level::INFO);
+        let line = logging.then(|| {
             let peer = req
                 .peer_addr()
                 .map_or_else(|| "-".to_owned(), |a| a.ip().to_string());
-            let line = format!("{} {} {:?}", req.method(), req.uri(), req.version());
-            let res = service.call(req).await?;
-            let size = match res.response().body().size() {
-                BodySize::Sized(n) => n.to_string(),
-                _ => "-".to_owned(),
-            };
-            tracing::info!(
-                target: "herald::access",
-                "{peer} \"{line}\" {} {size} {:.3}ms",
-                res.status().as_u16(),
-                start.elapsed().as_secs_f64() * 1000.0
-            );
-            Ok(res)
-        }))
+            format!(
+                "{peer} \"{} {} {:?}\"",
+                req.method(),
+                bounded_uri(req.uri()),
+                req.version()
+            )
+        });
+        let method = req.method().clone();
+        let call = span.in_scope(|| self.service.call(req));
+        let metrics = self.metrics.clone();
+        Box::pin(
+            async move {
+                let mut res = call.await?;
+                let status = res.status();
+                let elapsed = start.elapsed();
+                metrics.observe_request(&method, res.request().match_pattern(), status, elapsed);
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    res.headers_mut().insert(REQUEST_ID, value);
+                }
+                if let Some(line) = line {
+                    let size = match res.response().body().size() {
+                        BodySize::Sized(n) => n.to_string(),
+                        _ => "-".to_owned(),
+                    };
+                    tracing::info!(
+                        target: "herald::access",
+                        "{line} {} {size} {:.3}ms",
+                        status.as_u16(),
+                        elapsed.as_secs_f64() * 1000.0
+                    );
+                }
+                Ok(res)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Visible ASCII without spaces or quotes, at most [`MAX_REQUEST_ID`] bytes: safe to echo in a
+/// header and to write into a log line as it is.
+pub fn is_sane_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
+}
+
+/// The request target as an access line shows it: path and query each cut at
+/// [`MAX_LOGGED_URI`] bytes, `q` reduced to its length, secret-bearing parameters hidden.
+pub fn bounded_uri(uri: &actix_web::http::Uri) -> String {
+    let mut out = cut(uri.path(), MAX_LOGGED_URI);
+    if let Some(query) = uri.query() {
+        let shown: Vec<String> = query.split('&').map(logged_pair).collect();
+        out.push('?');
+        out.push_str(&cut(&shown.join("&"), MAX_LOGGED_URI));
+    }
+    out
+}
+
+fn logged_pair(pair: &str) -> String {
+    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let name = key.to_ascii_lowercase();
+    if name == "q" {
+        format!("{key}=[{} bytes]", value.len())
+    } else if SECRET_PARAMETERS.contains(&name.as_str()) {
+        format!("{key}=***")
+    } else {
+        pair.to_owned()
+    }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked `…(N bytes)` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…({} bytes)", &text[..end], text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_kept_only_when_sane() {
+        for good in ["abc", "0f8e-12", "trace:1/2+3=4@x", &"a".repeat(128)] {
+            assert!(is_sane_request_id(good), "{good}");
+        }
+        for bad in ["", "a b", "a\"b", "ä", "x\ny", &"a".repeat(129)] {
+            assert!(!is_sane_request_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn logged_uris_are_bounded_and_keep_no_search_or_secret() {
+        let uri: actix_web::http::Uri = "/api/v1/news?q=my+secret+search&tag=a&token=s3cret"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            bounded_uri(&uri),
+            "/api/v1/news?q=[16 bytes]&tag=a&token=***"
+        );
+        let long = format!("/feed.rss?{}", "tag=x&".repeat(2000));
+        let shown = bounded_uri(&long.parse().unwrap());
+        assert!(shown.len() < 2 * MAX_LOGGED_URI, "{}", shown.len());
+        assert!(shown.ends_with("(12000 bytes)"), "{shown}");
     }
 }

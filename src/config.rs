@@ -25,6 +25,9 @@ pub struct Cli {
     /// Settings for `serve`, which also runs when no subcommand is given.
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// Log lines as text or as one JSON object per line (every command).
+    #[arg(long, env = "HERALD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
 // Parsed once at start-up: the size of the largest variant costs nothing worth boxing for.
@@ -66,6 +69,14 @@ pub enum Command {
     /// Print the OpenAPI 3.1 document (YAML); `herald openapi > openapi.yaml` regenerates the
     /// committed contract.
     Openapi,
+    /// Write a consistent, checked copy of a SQLite store to a new file while it is served and
+    /// written to (PostgreSQL: prints how to use pg_dump instead).
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The file to write; it must not exist yet.
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +240,8 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: one per CPU core].
     #[arg(long, env = "HERALD_WORKERS", value_parser = at_least_one)]
     pub workers: Option<usize>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
@@ -316,6 +329,8 @@ pub struct Settings {
     /// How often the change log is polled (see `events::watch`); not a flag: tests lengthen it
     /// to show that the store's wake-ups alone bring another replica's writes.
     pub watch_every: Duration,
+    /// Connection limits, shutdown and metrics address.
+    pub ops: OpsSettings,
 }
 
 impl Default for Settings {
@@ -333,6 +348,7 @@ impl Default for Settings {
             cache_budget: DEFAULT_CACHE_BUDGET,
             workers: None,
             watch_every: crate::events::WATCH_EVERY,
+            ops: OpsSettings::default(),
         }
     }
 }
@@ -352,8 +368,84 @@ impl From<ServeArgs> for Settings {
             cache_budget: args.cache_budget,
             workers: args.workers,
             watch_every: crate::events::WATCH_EVERY,
+            ops: OpsSettings::from(args.ops),
         }
     }
+}
+
+/// Operating a server: how long and how much slow or idle clients may take, how long a stop
+/// waits for requests in flight, and where `/metrics` is served.
+#[derive(Debug, Clone, Args)]
+pub struct OpsArgs {
+    /// Seconds a client has to send a request's whole head (line and headers) before it is
+    /// answered 408 and dropped (slowloris).
+    #[arg(long, env = "HERALD_HEADER_READ_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout: u64,
+    /// Seconds an idle kept-alive connection stays open.
+    #[arg(long, env = "HERALD_KEEP_ALIVE", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keep_alive: u64,
+    /// Bytes a request's header fields (names and values) may add up to; more is a 431.
+    #[arg(long, env = "HERALD_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..=MAX_HEADER_BYTES_CEILING))]
+    pub max_header_bytes: u64,
+    /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight before closing them.
+    #[arg(long, env = "HERALD_SHUTDOWN_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout: u64,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9090`), not on the public one.
+    #[arg(long, env = "HERALD_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
+/// actix-web drops a connection whose request head passes 128 KiB before anything else sees it,
+/// so a larger setting would never apply.
+pub const MAX_HEADER_BYTES_CEILING: u64 = 128 * 1024;
+
+/// See [`OpsArgs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsSettings {
+    pub header_read_timeout: Duration,
+    pub keep_alive: Duration,
+    pub max_header_bytes: usize,
+    pub shutdown_timeout: Duration,
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(5),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES as usize,
+            shutdown_timeout: Duration::from_secs(30),
+            metrics_bind: None,
+        }
+    }
+}
+
+impl From<OpsArgs> for OpsSettings {
+    fn from(args: OpsArgs) -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout),
+            keep_alive: Duration::from_secs(args.keep_alive),
+            max_header_bytes: args.max_header_bytes as usize,
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+            metrics_bind: args.metrics_bind,
+        }
+    }
+}
+
+/// How log lines are written (`HERALD_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, with the request id of the line's request.
+    Json,
 }
 
 /// A base URL whose path ends in `/`, so `join("news/x")` stays below it.

@@ -56,6 +56,12 @@ pub enum ApiError {
     /// Our fault. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
+    /// `/readyz`: this replica should not get traffic yet; the text says why.
+    #[error("not ready: {0}")]
+    NotReady(String),
+    /// The request's header fields add up to more than the limit (RFC 6585 §5).
+    #[error("request header fields larger than {0} bytes")]
+    HeadersTooLarge(usize),
 }
 
 /// Seconds a client is asked to wait before retrying after a 503.
@@ -135,7 +141,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -170,7 +177,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, *allow));
             }
             // RFC 9110 §10.2.3: when to come back.
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
             }
             _ => {}

@@ -28,7 +28,7 @@ use crate::api;
     tags(
         (name = "news", description = "News items as JSON"),
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
-        (name = "operations", description = "Health and the contract itself"),
+        (name = "operations", description = "Health, readiness, metrics and the contract itself"),
     )
 )]
 pub struct ApiDoc;
@@ -45,6 +45,7 @@ impl Modify for Resources {
             api::health::HealthDoc::openapi(),
             api::feeds::FeedsDoc::openapi(),
             api::pages::PagesDoc::openapi(),
+            api::metrics::MetricsDoc::openapi(),
         ] {
             openapi.merge(resource);
         }

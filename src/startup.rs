@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use url::Url;
@@ -16,7 +16,7 @@ use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
-use crate::{access_log, api, events, http_cache, import, markdown, openapi};
+use crate::{access_log, api, events, http_cache, import, limits, markdown, openapi};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -25,6 +25,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// `/metrics` on an address of its own (`HERALD_METRICS_BIND`), stopped with the main one.
+    metrics: Option<(u16, ServerHandle)>,
 }
 
 impl Application {
@@ -75,16 +77,44 @@ impl Application {
             settings.watch_every,
         );
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || build_app(app_state.clone()));
+        let ops = settings.ops.clone();
+        let metrics_public = ops.metrics_bind.is_none();
+        let mut server = HttpServer::new(move || {
+            build_app(app_state.clone())
+                .configure(|cfg| {
+                    if metrics_public {
+                        api::metrics::routes(cfg);
+                    }
+                })
+                .wrap(limits::HeaderBudget(ops.max_header_bytes))
+                .wrap(access_log::AccessLog::new(app_state.metrics.clone()))
+        });
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        let server = server.listen(listener)?.run();
+        // Slow clients (slowloris): a request head must arrive within the header read time, an
+        // idle connection closes after the keep-alive; a stop waits this long for requests.
+        let server = server
+            .client_request_timeout(settings.ops.header_read_timeout)
+            .keep_alive(settings.ops.keep_alive)
+            .shutdown_timeout(settings.ops.shutdown_timeout.as_secs())
+            .listen(listener)?
+            .run();
+        let metrics = match settings.ops.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, state.clone())?),
+            None => None,
+        };
         Ok(Self {
             port: addr.port(),
             server,
             state,
+            metrics,
         })
+    }
+
+    /// The port `/metrics` has to itself, when `HERALD_METRICS_BIND` gave it one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn port(&self) -> u16 {
@@ -104,10 +134,46 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful stop).
+    /// Serves until SIGINT/SIGTERM (or [`Application::handle`]'s stop): stops accepting, lets
+    /// requests in flight finish within `HERALD_SHUTDOWN_TIMEOUT`, then closes the store (on
+    /// SQLite, checkpointing the write-ahead log into the database file). Everything the
+    /// service owes beyond that is already in the store: a write is committed before it is
+    /// answered, and the change log it records is read again by the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some((_, metrics)) = self.metrics {
+            metrics.stop(true).await;
+        }
+        tracing::info!("stopped serving; closing the store");
+        if let Err(e) = self.state.store.close().await {
+            tracing::warn!(error = %e, "closing the store");
+        }
+        served
     }
+}
+
+/// `/metrics` alone, on its own address, one worker, no signals of its own (the main server's
+/// stop ends it).
+fn metrics_server(
+    bind: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(u16, ServerHandle)> {
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding the metrics address {bind}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(api::metrics::routes)
+            .default_service(web::to(api::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((port, handle))
 }
 
 /// The first wait before connecting again to a database that cannot be reached; it doubles up
@@ -217,7 +283,7 @@ pub fn build_app(
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))
         // Outside everything else, so CORS headers land on every answer, errors and 404s
-        // included.
+        // included. The server adds the header budget and the access log (request id,
+        // metrics) around it.
         .wrap(cors)
-        .wrap(access_log::AccessLog)
 }

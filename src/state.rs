@@ -10,6 +10,7 @@ use crate::config::FeedSettings;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::http_cache::{CachePolicy, JsonCaching};
+use crate::metrics::Metrics;
 use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub json_caching: web::Data<JsonCaching>,
     /// Where committed changes are announced; the revision and WebSub listen.
     pub events: Arc<Events>,
+    /// What `/metrics` reports; the access log counts every request into it.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             responses: ResponseCache::default(),
             json_caching,
             events,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 

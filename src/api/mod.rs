@@ -4,6 +4,7 @@ pub mod auth;
 pub mod feeds;
 pub mod health;
 pub mod input;
+pub mod metrics;
 pub mod news;
 pub mod pages;
 pub mod tags;

@@ -3,6 +3,7 @@
 
 mod bulk;
 pub mod copy;
+mod ops;
 pub mod postgres;
 mod rows;
 pub mod rules;
@@ -595,6 +596,27 @@ pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + 
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
+    /// Operations (see `store::ops`): whether every migration this build knows is applied.
+    async fn migrations_current(&self) -> StoreResult<bool>;
+    /// Connections open, idle and allowed, right now.
+    fn pool_stats(&self) -> PoolStats;
+    /// Before the process exits: flush what the engine keeps aside (SQLite checkpoints its
+    /// write-ahead log into the main file), then close every connection.
+    async fn close(&self) -> StoreResult<()>;
+    /// A consistent copy of the whole store in a new file at `path`, taken while others read
+    /// and write, and checked (`integrity_check`). Only file-based engines can; the others
+    /// fail with an error naming what to use instead.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
+}
+
+/// See [`Store::pool_stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open, in use or idle.
+    pub open: u32,
+    pub idle: u32,
+    /// Connections the pool opens at most.
+    pub max: u32,
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -43,6 +43,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: web::Data<AppState>,
     pub database_url: String,
+    /// `/metrics`' own port, when the settings gave it an address of its own.
+    pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     dir: Arc<TempDir>,
 }
@@ -447,7 +449,7 @@ async fn build_sqlite_template(seed: Option<PathBuf>) -> Vec<u8> {
 /// Puts the matching template in `dir` unless a database is already there (a restart).
 /// Only the project's seed has a template; other seed folders, and databases other than the
 /// one `settings_for(dir)` names, start from scratch.
-fn provision(dir: &Path, settings: &Settings) {
+pub fn provision(dir: &Path, settings: &Settings) {
     if postgres::server().is_some() {
         postgres::provision(dir, settings);
         return;
@@ -663,6 +665,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
     let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));
     let state = app.state();
     let handle = app.handle();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
@@ -671,6 +674,7 @@ pub async fn spawn_configured(dir: Arc<TempDir>, settings: Settings) -> TestApp 
         clock,
         state,
         database_url: settings.database_url.expose().to_owned(),
+        metrics_port,
         handle,
         dir,
     }

@@ -13,6 +13,8 @@ mod feeds;
 mod helpers;
 mod import;
 mod openapi;
+mod ops;
+mod ops_process;
 mod outage;
 mod postgres_plans;
 mod read;

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::{ListQuery, Store, StoreError, StoreResult};
+use super::{ListQuery, PoolStats, Store, StoreError, StoreResult, ops};
 
 pub use items::CONTENT_TIMES_SQL;
 pub use tokens::TOKEN_BY_HASH_SQL;
@@ -45,6 +45,8 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PostgresStore {
     pool: PgPool,
 }
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl PostgresStore {
     /// Opens a pool on `url` (`postgres://` or `postgresql://`) with the default size.
@@ -95,7 +97,7 @@ impl Store for PostgresStore {
     async fn migrate(&self) -> StoreResult<()> {
         // sqlx's migrator holds an advisory lock while it runs, so replicas starting together
         // apply each migration once.
-        sqlx::migrate!("./migrations/postgres")
+        MIGRATOR
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Other(e.into()))
@@ -104,5 +106,34 @@ impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn migrations_current(&self) -> StoreResult<bool> {
+        let applied: Vec<i64> = sqlx::query_scalar(ops::APPLIED_MIGRATIONS_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ops::all_applied(&MIGRATOR, &applied))
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            open: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        // Committed means durable on the server already; only the connections are left.
+        self.pool.close().await;
+        Ok(())
+    }
+
+    async fn backup_to(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Other(anyhow::anyhow!(
+            "a PostgreSQL store is backed up with PostgreSQL's own tools, while Herald serves: \
+             pg_dump --format=custom --file=herald.dump \"$DATABASE_URL\" (restore into an \
+             empty database with pg_restore --no-owner --dbname=\"$DATABASE_URL\" herald.dump)"
+        )))
     }
 }
