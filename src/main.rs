@@ -8,8 +8,8 @@ use tracing_subscriber::EnvFilter;
 use herald::api::news::rfc3339;
 use herald::clock::{Clock, SystemClock};
 use herald::config::{
-    Cli, Command, DatabaseArgs, DatabaseUrl, LogFormat, Settings, TokenCommand,
-    default_public_url, normalise_base,
+    Cli, Command, DatabaseArgs, DatabaseUrl, LogFormat, Settings, TokenCommand, default_public_url,
+    normalise_base,
 };
 use herald::startup::{self, Application};
 use herald::{auth, import, store};
@@ -26,7 +26,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.log_format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         // One object per line; the request span's fields (its id) ride along on every line.
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => {

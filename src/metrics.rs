@@ -54,8 +54,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("herald".to_owned()), None)
-            .expect("a valid metrics prefix");
+        let registry =
+            Registry::new_custom(Some("herald".to_owned()), None).expect("a valid metrics prefix");
         let requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests answered"),
             &["method", "route", "status"],

@@ -59,7 +59,8 @@ impl Application {
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
-                .with_cache_budget(settings.cache_budget, settings.workers),
+                .with_cache_budget(settings.cache_budget, settings.workers)
+                .with_metrics_apart(settings.ops.metrics_bind.is_some()),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.
@@ -78,14 +79,8 @@ impl Application {
         );
         let app_state = state.clone();
         let ops = settings.ops.clone();
-        let metrics_public = ops.metrics_bind.is_none();
         let mut server = HttpServer::new(move || {
             build_app(app_state.clone())
-                .configure(|cfg| {
-                    if metrics_public {
-                        api::metrics::routes(cfg);
-                    }
-                })
                 .wrap(limits::HeaderBudget(ops.max_header_bytes))
                 .wrap(access_log::AccessLog::new(app_state.metrics.clone()))
         });
@@ -164,7 +159,7 @@ fn metrics_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .configure(api::metrics::routes)
+            .configure(api::metrics::own_address)
             .default_service(web::to(api::not_found))
     })
     .workers(1)
@@ -273,6 +268,7 @@ pub fn build_app(
         // Feeds answer from memory with validators and compressed bodies made once per change:
         // nothing stands between them and the connection but CORS and the access log.
         .configure(api::feeds::routes)
+        .configure(api::metrics::routes)
         .service(
             web::scope("")
                 .configure(openapi::configure)

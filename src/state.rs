@@ -42,6 +42,8 @@ pub struct AppState {
     pub events: Arc<Events>,
     /// What `/metrics` reports; the access log counts every request into it.
     pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is served on the public address (no `HERALD_METRICS_BIND`).
+    pub metrics_public: bool,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             json_caching,
             events,
             metrics: Arc::new(Metrics::new()),
+            metrics_public: true,
         }
     }
 
@@ -98,6 +101,12 @@ impl AppState {
     /// of the default one.
     pub fn with_cache_budget(mut self, budget: usize, workers: Option<usize>) -> Self {
         self.responses = ResponseCache::new(budget, workers);
+        self
+    }
+
+    /// `/metrics` on an address of its own: the public one then answers 404 there.
+    pub fn with_metrics_apart(mut self, apart: bool) -> Self {
+        self.metrics_public = !apart;
         self
     }
 

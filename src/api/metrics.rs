@@ -1,7 +1,7 @@
 //! `/metrics`: the Prometheus text format (see `crate::metrics` for what it holds).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 use utoipa::OpenApi;
 
 use super::read_only;
@@ -10,7 +10,17 @@ use crate::metrics::{CONTENT_TYPE, ItemCounts};
 use crate::state::AppState;
 use crate::store::{DynStore, ListQuery, Visibility};
 
+/// On the public address, unless `/metrics` has an address of its own: then the request
+/// falls through to the 404 of unknown paths.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_only("/metrics", metrics).guard(guard::fn_guard(|ctx| {
+        ctx.app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.metrics_public)
+    })));
+}
+
+/// The metrics address's only route.
+pub fn own_address(cfg: &mut web::ServiceConfig) {
     cfg.service(read_only("/metrics", metrics));
 }
 
@@ -43,7 +53,10 @@ pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 /// Items by status, from the counts the store keeps (a few rows read at any size).
-async fn item_counts(store: &DynStore, now: chrono::DateTime<chrono::Utc>) -> ApiResult<ItemCounts> {
+async fn item_counts(
+    store: &DynStore,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<ItemCounts> {
     let count = async |visibility| {
         let page = store
             .list(&ListQuery {

@@ -63,7 +63,10 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
 async fn scrape(app: &TestApp, url: &str) -> Vec<Sample> {
     let response = app.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(
         content_type.starts_with("text/plain; version=0.0.4"),
         "{content_type}"
@@ -115,9 +118,17 @@ async fn metrics_count_requests_by_route_template_cache_pool_and_items() {
     );
 
     let max = value(&samples, "herald_db_pool_max_connections", &[]).unwrap();
-    let in_use = value(&samples, "herald_db_pool_connections", &[("state", "in_use")]).unwrap();
+    let in_use = value(
+        &samples,
+        "herald_db_pool_connections",
+        &[("state", "in_use")],
+    )
+    .unwrap();
     let idle = value(&samples, "herald_db_pool_connections", &[("state", "idle")]).unwrap();
-    assert!(max >= 1.0 && in_use + idle <= max, "{in_use} + {idle} of {max}");
+    assert!(
+        max >= 1.0 && in_use + idle <= max,
+        "{in_use} + {idle} of {max}"
+    );
 
     let public: serde_json::Value = app.get_json("/api/v1/news?count=true&limit=1").await;
     assert_eq!(
@@ -228,7 +239,10 @@ async fn every_answer_carries_a_request_id_kept_from_a_sane_incoming_one() {
             .await
             .unwrap();
         let replaced = id_of(&response);
-        assert!(uuid::Uuid::parse_str(&replaced).is_ok(), "{insane}: {replaced}");
+        assert!(
+            uuid::Uuid::parse_str(&replaced).is_ok(),
+            "{insane}: {replaced}"
+        );
     }
 }
 

@@ -115,7 +115,14 @@ fn store_with_token(dir: &Path) -> (String, String) {
     provision(dir, &settings);
     let url = settings.database_url.expose().to_owned();
     let out = herald()
-        .args(["token", "create", "--name", "ops-test", "--database-url", &url])
+        .args([
+            "token",
+            "create",
+            "--name",
+            "ops-test",
+            "--database-url",
+            &url,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -181,7 +188,11 @@ async fn json_logs_name_the_request_id_on_every_line_and_never_a_secret() {
         ] {
             assert!(!line.contains(secret), "a secret reached the log: {line}");
         }
-        assert!(line.len() < 4096, "an unbounded log line: {} bytes", line.len());
+        assert!(
+            line.len() < 4096,
+            "an unbounded log line: {} bytes",
+            line.len()
+        );
     }
     for id in ["ops-write-1", "ops-bad-token", "ops-search"] {
         let line = access
@@ -235,11 +246,9 @@ async fn sigterm_finishes_a_request_in_flight_then_exits_0() {
                     .await;
                 // Left unaccepted in the kernel's queue, or closed unanswered: no answer.
                 let mut answer = Vec::new();
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    probe.read_to_end(&mut answer),
-                )
-                .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), probe.read_to_end(&mut answer))
+                        .await;
                 answer.is_empty()
             }
         };
@@ -322,13 +331,20 @@ async fn kill_9_under_write_load_loses_no_acknowledged_write() {
             writer.await.unwrap();
         }
         let acked = acked.lock().unwrap().clone();
-        assert!(acked.len() >= 40, "round {round}: only {} writes", acked.len());
+        assert!(
+            acked.len() >= 40,
+            "round {round}: only {} writes",
+            acked.len()
+        );
         acknowledged.extend(acked);
 
         let store = store::connect(&url).await.unwrap();
         for id in &acknowledged {
             let item = store.get(&ItemKey::Id(*id), Visibility::All).await.unwrap();
-            assert!(item.is_some(), "round {round}: acknowledged item {id} is gone");
+            assert!(
+                item.is_some(),
+                "round {round}: acknowledged item {id} is gone"
+            );
         }
     }
 }
@@ -347,9 +363,9 @@ async fn backup_copies_a_store_while_it_is_written_and_the_copy_serves() {
     let app = spawn_app().await;
     let dir = TempDir::new().unwrap();
     let target = dir.path().join("backup.db");
-    let backup = |target: &Path| backup(&app.database_url, target);
+    let backup_here = |target: &Path| backup(&app.database_url, target);
     if !runs_on(Engine::Sqlite) {
-        let out = backup(&target);
+        let out = backup_here(&target);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
         return;
@@ -428,7 +444,7 @@ async fn backup_copies_a_store_while_it_is_written_and_the_copy_serves() {
     assert!(public["total"].as_i64().unwrap() >= before);
 
     // Never over an existing file.
-    let again = backup(&target);
+    let again = backup_here(&target);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
