@@ -132,7 +132,8 @@ impl Modify for HttpCaching {
                 .build(),
         ];
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path == "/healthz" {
+            // Probes and metrics answer `no-store`: never a validator, never a 304.
+            if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
                 continue;
             }
             let Some(get) = item.get.as_mut() else {
