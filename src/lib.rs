@@ -13,6 +13,7 @@ pub mod feeds;
 pub mod http_cache;
 pub mod import;
 pub mod limits;
+pub mod logging;
 pub mod markdown;
 pub mod metrics;
 pub mod model;

@@ -1,14 +1,12 @@
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use herald::api::news::rfc3339;
 use herald::clock::{Clock, SystemClock};
 use herald::config::{
-    Cli, Command, DatabaseArgs, DatabaseUrl, LogFormat, Settings, TokenCommand, default_public_url,
+    Cli, Command, DatabaseArgs, DatabaseUrl, Settings, TokenCommand, default_public_url,
     normalise_base,
 };
 use herald::startup::{self, Application};
@@ -18,20 +16,7 @@ use herald::{auth, import, store};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Logs go to stderr, so `herald token create` and friends keep stdout for their answer.
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        // One object per line; the request span's fields (its id) ride along on every line.
-        LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-    }
+    herald::logging::init(cli.log_format);
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => {
             let app = Application::build(Settings::from(args)).await?;

@@ -1,7 +1,19 @@
 //! What operating a store needs from every engine: whether its migrations are current
-//! (`/readyz`). The engines run [`APPLIED_MIGRATIONS_SQL`] and ask [`all_applied`].
+//! (`/readyz`: the engines run [`APPLIED_MIGRATIONS_SQL`] and ask [`all_applied`]), and its
+//! pool's numbers (`/metrics`).
 
 use sqlx::migrate::Migrator;
+
+use super::PoolStats;
+
+/// What a pool of any engine has open, idle and allowed.
+pub fn pool_stats<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolStats {
+    PoolStats {
+        open: pool.size(),
+        idle: pool.num_idle() as u32,
+        max: pool.options().get_max_connections(),
+    }
+}
 
 /// The versions sqlx recorded as applied; the same table and columns on every engine.
 pub const APPLIED_MIGRATIONS_SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success";

@@ -167,6 +167,21 @@ async fn json_logs_name_the_request_id_on_every_line_and_never_a_secret() {
     assert!(searched.status().is_success() || searched.status().is_client_error());
     let long = format!("/api/v1/news?tag={}", "x".repeat(8000));
     client.get(server.url(&long)).send().await.unwrap();
+    // Not HTTP at all, and a body cut short by a client that went away.
+    let addr = format!("127.0.0.1:{}", server.port);
+    for junk in [
+        "GARBAGE \u{1} NOT HTTP\r\n\r\n".to_owned(),
+        format!(
+            "POST /api/v1/news HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"title\""
+        ),
+    ] {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(junk.as_bytes()).await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
+    }
     server.signal("TERM");
     let mut server = server;
     assert!(server.wait(Duration::from_secs(30)).success());

@@ -116,11 +116,7 @@ impl Store for PostgresStore {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            open: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
-            max: self.pool.options().get_max_connections(),
-        }
+        ops::pool_stats(&self.pool)
     }
 
     async fn close(&self) -> StoreResult<()> {
