@@ -32,7 +32,8 @@ impl IdRange {
     /// multiple of its size, and the size is at most [`MAX_ARCHIVE_SIZE`].
     pub fn parse(segment: &str) -> Option<Self> {
         let (first, last) = segment.split_once('-')?;
-        let digits = |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(first) || !digits(last) || first.starts_with('0') || last.starts_with('0') {
             return None;
         }
@@ -88,7 +89,9 @@ impl IdRange {
     pub fn state(self, stored: &[NewsItem], highest_id: i64, now: DateTime<Utc>) -> ArchiveState {
         let scheduled = stored
             .iter()
-            .filter(|i| self.contains(i.id) && i.status == Status::Published && i.published_at > now)
+            .filter(|i| {
+                self.contains(i.id) && i.status == Status::Published && i.published_at > now
+            })
             .map(|i| i.published_at)
             .min();
         ArchiveState {
@@ -117,9 +120,17 @@ mod tests {
 
     #[test]
     fn only_aligned_ranges_parse() {
-        assert_eq!(IdRange::parse("101-200"), Some(IdRange { first: 101, last: 200 }));
+        assert_eq!(
+            IdRange::parse("101-200"),
+            Some(IdRange {
+                first: 101,
+                last: 200
+            })
+        );
         assert_eq!(IdRange::parse("1-1"), Some(IdRange { first: 1, last: 1 }));
-        for bad in ["", "1", "0-99", "100-199", "1-1001", "5-3", "01-100", "+1-100", "1-100-2", "a-b"] {
+        for bad in [
+            "", "1", "0-99", "100-199", "1-1001", "5-3", "01-100", "+1-100", "1-100-2", "a-b",
+        ] {
             assert_eq!(IdRange::parse(bad), None, "{bad}");
         }
     }

@@ -96,8 +96,8 @@ async fn serve(
 ) -> ApiResult<HttpResponse> {
     let format = Format::from_extension(ext)
         .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
-    let range = IdRange::parse(range)
-        .ok_or_else(|| ApiError::NotFound(format!("no archive `{range}`")))?;
+    let range =
+        IdRange::parse(range).ok_or_else(|| ApiError::NotFound(format!("no archive `{range}`")))?;
     let tag = tag.as_deref().map(normalise_tag).transpose()?;
     let key = CacheKey::Archive { format, tag, range };
     let CacheKey::Archive { tag, .. } = &key else {
@@ -173,9 +173,7 @@ async fn render(
             .collect(),
     );
     doc.history = History {
-        prev_archive: range
-            .previous()
-            .map(|r| state.urls.archive(tag, r, format)),
+        prev_archive: range.previous().map(|r| state.urls.archive(tag, r, format)),
         next_archive: range
             .next(highest)
             .map(|r| state.urls.archive(tag, r, format)),

@@ -282,10 +282,7 @@ pub(crate) fn footer(state: &AppState, tag: Option<&str>) -> String {
             ));
         }
     }
-    format!(
-        "<footer><p>Feeds: {}</p></footer>",
-        links.join(" · ")
-    )
+    format!("<footer><p>Feeds: {}</p></footer>", links.join(" · "))
 }
 
 /// Where crawlers find the sitemaps.

@@ -55,15 +55,20 @@ pub struct SitemapsDoc;
 )]
 async fn sitemap(req: HttpRequest) -> ApiResult<HttpResponse> {
     let state = app_state(&req)?;
-    serve_cached(state, &req, &CacheKey::Site(SiteDoc::Sitemap), |now| async move {
-        let parts = parts(state).await?;
-        let body = if parts <= 1 {
-            urlset(&part_urls(state, 1, now).await?)
-        } else {
-            index(state, parts)
-        };
-        Ok(xml(body?))
-    })
+    serve_cached(
+        state,
+        &req,
+        &CacheKey::Site(SiteDoc::Sitemap),
+        |now| async move {
+            let parts = parts(state).await?;
+            let body = if parts <= 1 {
+                urlset(&part_urls(state, 1, now).await?)
+            } else {
+                index(state, parts)
+            };
+            Ok(xml(body?))
+        },
+    )
     .await
 }
 

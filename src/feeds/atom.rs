@@ -1,9 +1,9 @@
 //! Atom 1.0 (RFC 4287) through `atom_syndication`.
 
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link as AtomLink, Person, Text,
 };
-use atom_syndication::extension::{Extension, ExtensionMap};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::BTreeMap;
 

@@ -71,7 +71,10 @@ async fn the_news_page_lists_items_newest_first_with_paging_and_autodiscovery() 
     let (headers, first) = text_of(&app, &app.url("news")).await;
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert!(headers.contains_key("etag") && headers.contains_key("last-modified"));
-    assert!(first.starts_with("<!doctype html>\n<html lang=\"en\">"), "{first}");
+    assert!(
+        first.starts_with("<!doctype html>\n<html lang=\"en\">"),
+        "{first}"
+    );
     for (mime, name, path) in [
         ("application/atom+xml", "Atom", "feed.atom"),
         ("application/rss+xml", "RSS", "feed.rss"),
@@ -92,7 +95,10 @@ async fn the_news_page_lists_items_newest_first_with_paging_and_autodiscovery() 
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "newest first");
     assert!(!first.contains(">Item 7</a>"), "drafts stay hidden");
-    assert!(first.contains("href=\"https://example.org/1\""), "bodies keep their links");
+    assert!(
+        first.contains("href=\"https://example.org/1\""),
+        "bodies keep their links"
+    );
     assert!(first.contains("<time datetime=\""));
 
     // The next page via rel="next", until none follows: every public item once.
@@ -140,10 +146,7 @@ async fn html_pages_escape_what_they_show_and_tag_pages_announce_the_tag_feeds()
     let (headers, news) = text_of(&app, &app.url("news")).await;
     assert!(!news.contains("<script>"), "{news}");
     assert!(news.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"));
-    assert!(
-        cache_control(&headers).starts_with("public"),
-        "{headers:?}"
-    );
+    assert!(cache_control(&headers).starts_with("public"), "{headers:?}");
     assert!(headers.contains_key("content-security-policy"));
 
     // `&` may stand in a path segment; the href escapes it for HTML.
@@ -160,7 +163,10 @@ async fn html_pages_escape_what_they_show_and_tag_pages_announce_the_tag_feeds()
     }
     assert!(page.contains("<title>News: a b&amp;c</title>"), "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)"));
-    assert!(!page.contains(">The launch of Working Group Two<"), "other tags' items");
+    assert!(
+        !page.contains(">The launch of Working Group Two<"),
+        "other tags' items"
+    );
 
     // The item page announces the feeds as well.
     let (_, item) = text_of(&app, &app.url("news/the-launch-of-working-group-two")).await;
@@ -183,14 +189,19 @@ fn links(xml: &str, rel: &str) -> Vec<String> {
     loop {
         match reader.read_event().unwrap() {
             Event::Eof => return found,
-            Event::Empty(e) | Event::Start(e)
-                if e.local_name().as_ref() == b"link" =>
-            {
+            Event::Empty(e) | Event::Start(e) if e.local_name().as_ref() == b"link" => {
                 let attr = |name: &[u8]| {
                     e.attributes()
                         .flatten()
                         .find(|a| a.key.as_ref() == name)
-                        .map(|a| a.decoded_and_normalized_value(quick_xml::XmlVersion::Explicit1_0, decoder).unwrap().into_owned())
+                        .map(|a| {
+                            a.decoded_and_normalized_value(
+                                quick_xml::XmlVersion::Explicit1_0,
+                                decoder,
+                            )
+                            .unwrap()
+                            .into_owned()
+                        })
                 };
                 if attr(b"rel").as_deref() == Some(rel)
                     && let Some(href) = attr(b"href")
@@ -261,7 +272,10 @@ async fn walk(app: &TestApp, feed: &str, format: &str) -> Walk {
         assert!(walk.archives.len() < 50, "the walk ends");
         let (headers, body) = text_of(app, &url).await;
         if format != "json" {
-            assert!(body.contains("<fh:archive"), "{url} is marked as an archive");
+            assert!(
+                body.contains("<fh:archive"),
+                "{url} is marked as an archive"
+            );
             let current = links(&body, "current");
             assert_eq!(current, vec![app.url(feed)], "{url} names its feed");
             assert_eq!(links(&body, "self"), vec![url.clone()]);
@@ -287,7 +301,12 @@ async fn an_archive_walk_from_every_subscription_feed_reaches_every_public_item_
         _ => "published",
     })
     .await;
-    import_range(&app, 1..=100, |n| if n == 10 { "draft" } else { "published" }).await;
+    import_range(
+        &app,
+        1..=100,
+        |n| if n == 10 { "draft" } else { "published" },
+    )
+    .await;
     let scheduled = app.stored_item("item-120").await.id;
     assert!((101..=200).contains(&scheduled), "{scheduled}");
     let public: Vec<String> = (1..=250)
@@ -298,18 +317,27 @@ async fn an_archive_walk_from_every_subscription_feed_reaches_every_public_item_
     for format in ["atom", "rss", "json"] {
         let walk = walk(&app, &format!("feed.{format}"), format).await;
         assert_eq!(
-            walk.archives.iter().map(|(u, _)| u.clone()).collect::<Vec<_>>(),
+            walk.archives
+                .iter()
+                .map(|(u, _)| u.clone())
+                .collect::<Vec<_>>(),
             ["201-300", "101-200", "1-100"]
                 .map(|r| app.url(&format!("archives/{r}/feed.{format}")))
         );
         assert_eq!(walk.archived.len(), public.len() + SEED_ITEMS, "{format}");
-        assert!(walk.archived.values().all(|&n| n == 1), "{format}: once each");
+        assert!(
+            walk.archived.values().all(|&n| n == 1),
+            "{format}: once each"
+        );
         for title in &public {
             assert!(walk.archived.contains_key(title), "{format}: {title}");
         }
         // Only a range no new id can enter, with nothing scheduled, is complete.
         let policies: Vec<&str> = walk.archives.iter().map(|(_, c)| c.as_str()).collect();
-        assert_eq!(policies[2], "public, max-age=31536000, immutable", "{format}");
+        assert_eq!(
+            policies[2], "public, max-age=31536000, immutable",
+            "{format}"
+        );
         assert!(!policies[1].contains("immutable"), "a scheduled item waits");
         assert!(!policies[0].contains("immutable"), "the open archive grows");
 
@@ -348,7 +376,11 @@ async fn an_edit_updates_its_archive_and_a_delete_removes_it() {
 
     let token = app.token().await;
     let edited = app
-        .authed(reqwest::Method::PATCH, &format!("api/v1/news/{}", item.id), &token)
+        .authed(
+            reqwest::Method::PATCH,
+            &format!("api/v1/news/{}", item.id),
+            &token,
+        )
         .json(&json!({"title": "Item 140, corrected"}))
         .send()
         .await
@@ -363,7 +395,11 @@ async fn an_edit_updates_its_archive_and_a_delete_removes_it() {
     );
 
     let deleted = app
-        .authed(reqwest::Method::DELETE, &format!("api/v1/news/{}", item.id), &token)
+        .authed(
+            reqwest::Method::DELETE,
+            &format!("api/v1/news/{}", item.id),
+            &token,
+        )
         .send()
         .await
         .unwrap();
@@ -433,7 +469,10 @@ async fn the_sitemap_lists_every_public_item_page_with_its_last_change() {
     assert!(!locs.contains(&app.url("news/item-2")) && !locs.contains(&app.url("news/item-3")));
     let item = app.stored_item("item-1").await;
     let lastmods = texts(&sitemap, "lastmod");
-    let at = locs.iter().position(|l| *l == app.url("news/item-1")).unwrap();
+    let at = locs
+        .iter()
+        .position(|l| *l == app.url("news/item-1"))
+        .unwrap();
     let lastmod: DateTime<Utc> = lastmods[at].parse().unwrap();
     assert_eq!(lastmod, item.updated_at.max(item.published_at));
 
@@ -456,7 +495,10 @@ async fn past_fifty_thousand_ids_the_sitemap_is_an_index_of_parts() {
     let (_, index) = text_of(&app, &app.url("sitemap.xml")).await;
     assert!(index.contains("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"));
     let parts = texts(&index, "loc");
-    assert_eq!(parts, [app.url("sitemaps/1.xml"), app.url("sitemaps/2.xml")]);
+    assert_eq!(
+        parts,
+        [app.url("sitemaps/1.xml"), app.url("sitemaps/2.xml")]
+    );
     let (_, first) = text_of(&app, &parts[0]).await;
     assert_eq!(texts(&first, "loc").len(), SEED_ITEMS);
     let (_, second) = text_of(&app, &parts[1]).await;
@@ -464,7 +506,9 @@ async fn past_fifty_thousand_ids_the_sitemap_is_an_index_of_parts() {
     second.sort();
     assert_eq!(
         second,
-        (1..=3).map(|n| app.url(&format!("news/item-{n}"))).collect::<Vec<_>>()
+        (1..=3)
+            .map(|n| app.url(&format!("news/item-{n}")))
+            .collect::<Vec<_>>()
     );
     crate::helpers::assert_problem(app.get("/sitemaps/3.xml").await, 404).await;
     crate::helpers::assert_problem(app.get("/sitemaps/0.xml").await, 404).await;
@@ -493,4 +537,3 @@ async fn the_news_sitemap_holds_the_last_two_days_by_google_news_rules() {
     let (_, later) = text_of(&app, &app.url("news-sitemap.xml")).await;
     assert!(texts(&later, "loc").is_empty(), "{later}");
 }
-
