@@ -393,6 +393,16 @@ async fn an_edit_updates_its_archive_and_a_delete_removes_it() {
         cache_control(&after_headers),
         "public, max-age=31536000, immutable"
     );
+    // Revalidation answers 304 and keeps the archive's own policy.
+    let etag = after_headers["etag"].to_str().unwrap();
+    let path = "/archives/1-100/feed.atom";
+    let not_modified = app.raw("GET", path, &[("If-None-Match", etag)]).await;
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(
+        not_modified.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    app.raw("HEAD", path, &[]).await.assert_head_of(after.len());
 
     let deleted = app
         .authed(
