@@ -46,6 +46,9 @@ impl Modify for Resources {
             api::feeds::FeedsDoc::openapi(),
             api::pages::PagesDoc::openapi(),
             api::metrics::MetricsDoc::openapi(),
+            api::archives::ArchivesDoc::openapi(),
+            api::site::SitePagesDoc::openapi(),
+            api::sitemaps::SitemapsDoc::openapi(),
         ] {
             openapi.merge(resource);
         }
