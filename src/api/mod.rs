@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource.
 
 pub mod auth;
+pub mod authors;
 pub mod feeds;
 pub mod health;
 pub mod input;
@@ -21,6 +22,7 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::routes)
         .configure(tags::routes)
+        .configure(authors::routes)
         .configure(news::routes)
         .configure(pages::routes)
         .default_service(web::to(not_found));
