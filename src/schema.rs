@@ -532,13 +532,14 @@ mod tests {
             "status": "live",
             "links": [{"title": "", "url": "ftp://x.example/"}, "x", {"title": "t", "url": "/rel", "rel": "me"}],
             "tags": [" ", 3],
+            "authors": ["Not A Slug", "a", "a", 1],
             "colour": "red",
         }))
         .unwrap_err();
         // Unknown members first, then the fields in their document order.
         let expected = [
             &["colour"][..],
-            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 2],
+            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 3],
             &[
                 "links[0].title",
                 "links[0].url",
@@ -547,6 +548,7 @@ mod tests {
                 "links[2].url",
             ],
             &["tags[0]", "tags[1]"],
+            &["authors[0]", "authors[2]", "authors[3]"],
         ]
         .concat();
         assert_eq!(fields(err), expected);
