@@ -108,68 +108,47 @@ pub struct AuthorList<'a> {
     authors: Vec<AuthorView<'a>>,
 }
 
-/// The body of POST: `name` required, the rest optional. Any other field is a 422.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct AuthorInput {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    name: String,
-    /// Derived from the name when omitted; unique.
-    #[schema(
-        max_length = 80,
-        pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-    )]
-    slug: Option<String>,
-    #[schema(max_length = 2000)]
-    bio: Option<String>,
-    /// An absolute http(s) URL.
-    #[schema(
-        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$"
-    )]
-    url: Option<String>,
-    /// An image URL (absolute http(s)).
-    #[schema(
-        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$"
-    )]
-    avatar: Option<String>,
-    /// Never shown publicly.
-    #[schema(max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+$")]
-    email: Option<String>,
+/// The written author, twice: POST needs a `name`; a PATCH (RFC 7396 merge patch) may name
+/// any subset. One macro so the two never disagree on the rest.
+macro_rules! author_body {
+    ($(#[$meta:meta])* $name:ident, $name_type:ty) => {
+        #[derive(Serialize, ToSchema)]
+        #[allow(dead_code)]
+        $(#[$meta])*
+        pub struct $name {
+            #[schema(nullable = false, min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+            name: $name_type,
+            /// Derived from the name when omitted (kept on edits); unique.
+            #[schema(max_length = 80, pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
+            slug: Option<String>,
+            #[schema(max_length = 2000)]
+            bio: Option<String>,
+            /// An absolute http(s) URL.
+            #[schema(pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$")]
+            url: Option<String>,
+            /// An image URL (absolute http(s)).
+            #[schema(pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$")]
+            avatar: Option<String>,
+            /// Never shown publicly.
+            #[schema(max_length = 254, pattern = "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+$")]
+            email: Option<String>,
+        }
+    };
 }
 
-/// The body of PATCH, an RFC 7396 merge patch: the fields to change; `null` removes one (the
-/// name cannot be removed).
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct AuthorPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    name: Option<String>,
-    #[schema(
-        max_length = 80,
-        pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-    )]
-    slug: Option<String>,
-    #[schema(max_length = 2000)]
-    bio: Option<String>,
-    #[schema(
-        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$"
-    )]
-    url: Option<String>,
-    #[schema(
-        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$"
-    )]
-    avatar: Option<String>,
-    #[schema(max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+$")]
-    email: Option<String>,
-}
+author_body!(
+    /// The body of POST: `name` required, the rest optional. Any other field is a 422 (the
+    /// read-only `items`, `created_at` and `updated_at` are accepted and ignored).
+    AuthorInput,
+    String
+);
+
+author_body!(
+    /// The body of PATCH, an RFC 7396 merge patch: the fields to change; `null` removes one
+    /// (the name cannot be removed).
+    AuthorPatch,
+    Option<String>
+);
 
 /// The writable fields of an author as a document, the target a merge patch applies to.
 fn document(a: &Author) -> Value {

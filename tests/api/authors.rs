@@ -2,6 +2,7 @@
 //! `author=` filter, per-author feeds, every author in every feed format, and an author edit
 //! reaching every answer that shows the author.
 
+use herald::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -478,4 +479,63 @@ async fn an_author_edit_reaches_every_answer_that_shows_the_author() {
     )
     .await;
     assert_problem(stale, 412).await;
+}
+
+#[tokio::test]
+async fn imports_name_authors_by_name_or_slug_and_create_missing_ones() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    author(&app, &token, json!({"name": "Ada Lovelace", "slug": "ada"})).await;
+    let report = app
+        .import_json_lines(&[
+            json!({"key": "a", "title": "Imported pair", "published_at": "2025-02-01", "content_markdown": "Body", "authors": ["Grace Hopper", "ada"]}),
+            json!({"key": "b", "title": "Imported alone", "published_at": "2025-02-02", "content_markdown": "Body", "authors": ["Grace Hopper"]}),
+        ])
+        .await;
+    assert_eq!(report.created, 2);
+    let pair = app.get_json("/api/v1/news/imported-pair").await;
+    let slugs: Vec<&str> = pair["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["grace-hopper", "ada"]);
+    // Created under the name the source gave; an existing author keeps its own.
+    assert_eq!(pair["authors"][0]["name"], "Grace Hopper");
+    assert_eq!(pair["authors"][1]["name"], "Ada Lovelace");
+    assert_eq!(
+        app.get_json("/api/v1/authors/grace-hopper").await["items"],
+        2
+    );
+
+    // Jekyll front matter: `author`, or `authors` as a list, for every item of the page.
+    let dir = tempfile::TempDir::new().unwrap();
+    let page = dir.path().join("team.md");
+    std::fs::write(
+        &page,
+        "---\ntitle: Team\nauthors:\n  - Linus T\n  - ada\n---\n\n## Team news\n### 2025-03-01\n\nBody.\n",
+    )
+    .unwrap();
+    let solo = dir.path().join("solo.md");
+    std::fs::write(
+        &solo,
+        "---\ntitle: Solo\nauthor: \"Grace Hopper\"\n---\n\n## Solo news\n### 2025-03-02\n\nBody.\n",
+    )
+    .unwrap();
+    app.import(dir.path()).await;
+    let team = app.get_json("/api/v1/news/team-news").await;
+    assert_eq!(team["authors"][0]["name"], "Linus T");
+    assert_eq!(team["authors"][1]["slug"], "ada");
+    let solo = app.get_json("/api/v1/news/solo-news").await;
+    assert_eq!(solo["authors"][0]["slug"], "grace-hopper");
+
+    // A malformed entry is refused with its line, as any broken field.
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(&file, "{\"key\": \"c\", \"title\": \"T\", \"published_at\": \"2025-01-01\", \"content_markdown\": \"B\", \"authors\": [3]}\n").unwrap();
+    let err = herald::import::import_path(&app.state.store, &file, &app.base, app.clock.now())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("authors[0]"), "{err:#}");
 }
