@@ -243,23 +243,31 @@ fn not_found(slug: &str) -> ApiError {
     ApiError::NotFound(format!("no author `{slug}`"))
 }
 
-/// An author answer for a reader (`editor`: with the e-mail, and never stored by a cache).
-fn respond(
+/// A JSON answer; one made for an editor (it shows e-mails) is never stored by a cache.
+fn json_answer(
     mut response: actix_web::HttpResponseBuilder,
-    counted: &AuthorCount,
+    body: Vec<u8>,
     editor: bool,
-) -> ApiResult<HttpResponse> {
-    let body = json_bytes(&AuthorView::new(counted, editor))?;
-    response
-        .insert_header((header::ETAG, etag::strong(&body)))
-        .content_type(header::ContentType::json());
+) -> HttpResponse {
+    response.content_type(header::ContentType::json());
     if editor {
         response.insert_header((
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
     }
-    Ok(response.body(body))
+    response.body(body)
+}
+
+/// An author answer for a reader (`editor`: with the e-mail), with its ETag.
+fn respond(
+    mut response: actix_web::HttpResponseBuilder,
+    counted: &AuthorCount,
+    editor: bool,
+) -> ApiResult<HttpResponse> {
+    let body = json_bytes(&AuthorView::new(counted, editor))?;
+    response.insert_header((header::ETAG, etag::strong(&body)));
+    Ok(json_answer(response, body, editor))
 }
 
 /// Every author with its number of public items.
@@ -278,15 +286,7 @@ pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
     let body = json_bytes(&AuthorList {
         authors: authors.iter().map(|a| AuthorView::new(a, editor)).collect(),
     })?;
-    let mut response = HttpResponse::Ok();
-    response.content_type(header::ContentType::json());
-    if editor {
-        response.insert_header((
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        ));
-    }
-    Ok(response.body(body))
+    Ok(json_answer(HttpResponse::Ok(), body, editor))
 }
 
 /// One author by slug.
