@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
 
+use super::archives;
 use super::news::{ListParams, normalise_tag};
 use super::not_allowed;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -273,6 +274,8 @@ async fn serve(
         format,
         query,
         self_path,
+        // Archives (RFC 5005) exist for the main and tag feeds only.
+        subscription: filters.is_empty() && path.author.is_none(),
     };
     let key = CacheKey::Feed(feed);
     let CacheKey::Feed(feed) = &key else {
@@ -381,23 +384,23 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
                 .map_or(slug.as_str(), |a| a.name.as_str())
         })
         .collect();
-    let title = match (query.tags.is_empty(), names.is_empty()) {
-        (true, true) => state.feed.title.clone(),
-        (false, true) => format!("{}: {}", state.feed.title, query.tags.join(", ")),
-        (true, false) => format!("{}: by {}", state.feed.title, names.join(", ")),
-        (false, false) => format!(
-            "{}: {}, by {}",
-            state.feed.title,
-            query.tags.join(", "),
+    let title = if names.is_empty() {
+        feed_title(state, &query.tags)
+    } else if query.tags.is_empty() {
+        format!("{}: by {}", state.feed.title, names.join(", "))
+    } else {
+        format!(
+            "{}, by {}",
+            feed_title(state, &query.tags),
             names.join(", ")
-        ),
+        )
     };
     let entries = page
         .items
         .iter()
         .map(|item| Entry::new(item, state.urls.item_page(&item.slug)))
         .collect();
-    let doc = FeedDoc::new(
+    let mut doc = FeedDoc::new(
         FeedMeta {
             title: &title,
             subtitle: &state.feed.subtitle,
@@ -408,10 +411,23 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         },
         entries,
     );
+    if key.subscription {
+        let tag = query.tags.first().map(String::as_str);
+        doc.history = archives::subscription_history(state, tag, key.format).await?;
+    }
     Ok(Rendered::new(
         key.format.render(&doc)?,
         key.format.content_type(),
         doc.updated,
         state.store.next_due(now).await?,
     ))
+}
+
+/// The title of the feed of items with every one of `tags`.
+pub(crate) fn feed_title(state: &AppState, tags: &[String]) -> String {
+    if tags.is_empty() {
+        state.feed.title.clone()
+    } else {
+        format!("{}: {}", state.feed.title, tags.join(", "))
+    }
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod archives;
 pub mod auth;
 pub mod authors;
 pub mod feeds;
@@ -7,6 +8,8 @@ pub mod health;
 pub mod input;
 pub mod news;
 pub mod pages;
+pub mod site;
+pub mod sitemaps;
 pub mod tags;
 pub mod write;
 
@@ -25,6 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(authors::routes)
         .configure(news::routes)
         .configure(pages::routes)
+        .configure(archives::routes)
+        .configure(site::routes)
+        .configure(sitemaps::routes)
         .default_service(web::to(not_found));
 }
 
