@@ -194,6 +194,10 @@ impl From<crate::store::StoreError> for ApiError {
                 ApiError::Conflict(FieldError::new(field, "is already taken by another item"))
             }
             StoreError::NotFound => ApiError::NotFound("no such news item".to_owned()),
+            StoreError::Invalid { field, message } => {
+                ApiError::Validation(vec![FieldError::new(field, message)])
+            }
+            StoreError::InUse(what) => ApiError::Conflict(FieldError::new("slug", what)),
             StoreError::Stale => ApiError::PreconditionFailed,
             StoreError::BadSearch(_) => ApiError::invalid("q", "cannot be searched for"),
             StoreError::Database(_) if e.is_unavailable() => ApiError::Unavailable(e.into()),

@@ -34,6 +34,16 @@ impl Status {
     }
 }
 
+/// An author as an item names it: the public part of an author record (never the e-mail).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Byline, example = json!({"name": "Ada Lovelace", "slug": "ada-lovelace", "url": "https://ada.example/", "avatar": null}))]
+pub struct Byline {
+    pub name: String,
+    pub slug: String,
+    pub url: Option<String>,
+    pub avatar: Option<String>,
+}
+
 /// A stored news item. Timestamps are whole seconds, UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewsItem {
@@ -51,6 +61,8 @@ pub struct NewsItem {
     pub updated_at: DateTime<Utc>,
     pub links: Vec<Link>,
     pub tags: Vec<String>,
+    /// In the order the writer gave them.
+    pub authors: Vec<Byline>,
 }
 
 impl NewsItem {
@@ -71,6 +83,8 @@ pub struct ItemDraft {
     pub published_at: DateTime<Utc>,
     pub links: Vec<Link>,
     pub tags: Vec<String>,
+    /// Author slugs, in order; each must name an author record.
+    pub authors: Vec<String>,
 }
 
 /// Truncates to whole seconds, the precision every store keeps.

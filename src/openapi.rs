@@ -27,6 +27,7 @@ use crate::api;
     modifiers(&Resources, &BearerAuth, &HttpCaching, &WriteErrors),
     tags(
         (name = "news", description = "News items as JSON"),
+        (name = "authors", description = "The people items name in their bylines"),
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
         (name = "operations", description = "Health, readiness, metrics and the contract itself"),
     )
@@ -42,6 +43,7 @@ impl Modify for Resources {
         for resource in [
             api::news::NewsDoc::openapi(),
             api::tags::TagsDoc::openapi(),
+            api::authors::AuthorsDoc::openapi(),
             api::health::HealthDoc::openapi(),
             api::feeds::FeedsDoc::openapi(),
             api::pages::PagesDoc::openapi(),

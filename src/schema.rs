@@ -30,7 +30,7 @@ pub const MAX_SLUG_BYTES: usize = 80;
 pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
 
 /// The fields a writer sets, in the order a document lists them.
-pub const WRITABLE_FIELDS: [&str; 8] = [
+pub const WRITABLE_FIELDS: [&str; 9] = [
     "title",
     "slug",
     "summary",
@@ -39,7 +39,11 @@ pub const WRITABLE_FIELDS: [&str; 8] = [
     "status",
     "links",
     "tags",
+    "authors",
 ];
+
+/// Bylines stay short; a longer list is a data error, not a byline.
+pub const MAX_AUTHORS: usize = 20;
 
 /// What a link URL must look like: http(s), an ASCII host name (its last label starting with a
 /// letter; IDNs in punycode), an optional port, no user info, and printable ASCII after
@@ -117,6 +121,7 @@ pub fn parse(
     let status = check.status();
     let links = check.links();
     let tags = check.tags();
+    let authors = check.authors();
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -138,6 +143,7 @@ pub fn parse(
             .or(current.map(|c| c.published_at))
             .unwrap_or(now),
         tags: tags.unwrap_or_default(),
+        authors: authors.unwrap_or_default(),
     };
     let mut item = WriteItem::render(draft, base);
     item.derived_slug = derived_slug;
@@ -156,8 +162,20 @@ pub fn document(item: &NewsItem) -> Value {
         "status": item.status.as_str(),
         "links": item.links,
         "tags": item.tags,
+        "authors": item.authors.iter().map(|a| &a.slug).collect::<Vec<_>>(),
     })
 }
+
+/// Whether `text` is a slug as Herald writes them (see [`slugify`]): lower-case ASCII letters,
+/// digits and single hyphens, at least one letter, at most [`MAX_SLUG_BYTES`].
+pub fn is_slug(text: &str) -> bool {
+    text.len() <= MAX_SLUG_BYTES
+        && slugify(text) == text
+        && text.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+pub const SLUG_RULE: &str = "must be lower-case ASCII letters, digits and single hyphens, with at \
+                             least one letter, at most 80 characters";
 
 /// Field errors as one line of text, for the importers: `` `title` is required; … ``.
 pub fn describe(errors: &[FieldError]) -> String {
@@ -168,7 +186,7 @@ pub fn describe(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-fn is_link_url(text: &str) -> bool {
+pub fn is_link_url(text: &str) -> bool {
     static PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(LINK_URL_PATTERN).expect("the link URL pattern compiles")
     });
@@ -252,17 +270,8 @@ impl<'a> Fields<'a, '_> {
 
     fn slug(&mut self) -> Option<String> {
         let slug = self.text("slug")?;
-        let valid = slug.len() <= MAX_SLUG_BYTES
-            && slugify(slug) == slug
-            && slug.bytes().any(|b| b.is_ascii_lowercase());
-        if !valid {
-            return self.fail(
-                "slug",
-                format!(
-                    "must be lower-case ASCII letters, digits and single hyphens, with at least \
-                     one letter, at most {MAX_SLUG_BYTES} characters"
-                ),
-            );
+        if !is_slug(slug) {
+            return self.fail("slug", SLUG_RULE);
         }
         Some(slug.to_owned())
     }
@@ -389,6 +398,28 @@ impl<'a> Fields<'a, '_> {
         tags.sort();
         (self.errors.len() == before).then_some(tags)
     }
+
+    /// Author slugs in byline order, each once.
+    fn authors(&mut self) -> Option<Vec<String>> {
+        let list = self.array("authors", "author slugs", MAX_AUTHORS)?;
+        let before = self.errors.len();
+        let mut authors: Vec<String> = Vec::with_capacity(list.len());
+        for (i, entry) in list.iter().enumerate() {
+            let field = format!("authors[{i}]");
+            match entry {
+                Value::String(slug) if !is_slug(slug) => self.fail::<()>(field, SLUG_RULE),
+                Value::String(slug) if authors.contains(slug) => {
+                    self.fail::<()>(field, "names an author already listed")
+                }
+                Value::String(slug) => {
+                    authors.push(slug.clone());
+                    None
+                }
+                _ => self.fail::<()>(field, "must be a string (an author's slug)"),
+            };
+        }
+        (self.errors.len() == before).then_some(authors)
+    }
 }
 
 #[cfg(test)]
@@ -469,6 +500,7 @@ mod tests {
             updated_at: now(),
             links: vec![],
             tags: vec![],
+            authors: vec![],
         };
         let doc = json!({"title": "New"});
         let item = parse(
@@ -500,13 +532,14 @@ mod tests {
             "status": "live",
             "links": [{"title": "", "url": "ftp://x.example/"}, "x", {"title": "t", "url": "/rel", "rel": "me"}],
             "tags": [" ", 3],
+            "authors": ["Not A Slug", "a", "a", 1],
             "colour": "red",
         }))
         .unwrap_err();
         // Unknown members first, then the fields in their document order.
         let expected = [
             &["colour"][..],
-            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 2],
+            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 3],
             &[
                 "links[0].title",
                 "links[0].url",
@@ -515,6 +548,7 @@ mod tests {
                 "links[2].url",
             ],
             &["tags[0]", "tags[1]"],
+            &["authors[0]", "authors[2]", "authors[3]"],
         ]
         .concat();
         assert_eq!(fields(err), expected);

@@ -48,6 +48,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(read().to(tag_feed))
             .default_service(not_allowed("GET, HEAD")),
     );
+    cfg.service(
+        web::resource("/authors/{slug}/feed.{format}")
+            .route(read().to(author_feed))
+            .default_service(not_allowed("GET, HEAD")),
+    );
+}
+
+/// What a feed's path selects besides its query string.
+#[derive(Debug, Clone, Default)]
+struct PathFilter {
+    tag: Option<String>,
+    author: Option<String>,
 }
 
 /// The contract of the routes above.
@@ -60,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     atom_alias_atom_xml,
     json_feed,
     tag_feed,
+    author_feed,
 ))]
 pub struct FeedsDoc;
 
@@ -71,6 +84,8 @@ pub struct FeedsDoc;
 struct FeedFilters {
     /// Only items with every given tag (repeatable).
     tag: Option<Vec<String>>,
+    /// Only items naming every given author, by slug (repeatable).
+    author: Option<Vec<String>>,
     /// Full-text search, as in `GET /api/v1/news`.
     #[param(max_length = 500)]
     q: Option<String>,
@@ -162,7 +177,7 @@ pub(crate) fn app_state(req: &HttpRequest) -> ApiResult<&AppState> {
 }
 
 async fn feed(req: HttpRequest, format: Format) -> ApiResult<HttpResponse> {
-    serve(app_state(&req)?, &req, format, None).await
+    serve(app_state(&req)?, &req, format, PathFilter::default()).await
 }
 
 /// The feed of one tag, in any format.
@@ -190,30 +205,77 @@ async fn tag_feed(req: HttpRequest, path: web::Path<(String, String)>) -> ApiRes
     let (tag, ext) = path.into_inner();
     let format = Format::from_extension(&ext)
         .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
-    serve(app_state(&req)?, &req, format, Some(tag)).await
+    let path = PathFilter {
+        tag: Some(normalise_tag(&tag)?),
+        author: None,
+    };
+    serve(app_state(&req)?, &req, format, path).await
+}
+
+/// The feed of one author's items, in any format.
+#[utoipa::path(
+    get,
+    path = "/authors/{slug}/feed.{format}",
+    operation_id = "authorFeed",
+    tag = "feeds",
+    params(
+        ("slug" = String, Path, description = "The author's slug"),
+        ("format" = String, Path, pattern = "^(rss|atom|json)$", description = "`rss`, `atom` or `json`"),
+        FeedFilters,
+    ),
+    responses(
+        (status = 200, description = "The newest items naming the author", content(
+            (String = "application/rss+xml; charset=utf-8"),
+            (String = "application/atom+xml; charset=utf-8"),
+            (Object = "application/feed+json"),
+        )),
+        (status = 400, description = "A filter is invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such feed format", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn author_feed(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, ext) = path.into_inner();
+    let format = Format::from_extension(&ext)
+        .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
+    if !crate::schema::is_slug(&slug) {
+        return Err(ApiError::NotFound(format!("no author `{slug}`")));
+    }
+    let path = PathFilter {
+        tag: None,
+        author: Some(slug),
+    };
+    serve(app_state(&req)?, &req, format, path).await
 }
 
 async fn serve(
     state: &AppState,
     req: &HttpRequest,
     format: Format,
-    path_tag: Option<String>,
+    path: PathFilter,
 ) -> ApiResult<HttpResponse> {
-    let path_tag = path_tag.as_deref().map(normalise_tag).transpose()?;
-    let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
-    let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
+    let query = feed_query(req.query_string(), &path, state.feed.size)?;
+    let filters = self_query(req.query_string(), &path, &query);
+    let base_path: Option<String> = match (&path.tag, &path.author) {
+        (Some(tag), _) => Some(tag_feed_path(tag, format)),
+        (None, Some(author)) => Some(format!("authors/{author}/{}", format.file_name())),
+        (None, None) => None,
+    };
     // The main feeds' own paths are static: no allocation on their hot path.
-    let self_path: Cow<'static, str> = match (&path_tag, filters.is_empty()) {
+    let self_path: Cow<'static, str> = match (base_path, filters.is_empty()) {
         (None, true) => Cow::Borrowed(format.file_name()),
         (None, false) => Cow::Owned(format!("{}?{filters}", format.file_name())),
-        (Some(tag), true) => Cow::Owned(tag_feed_path(tag, format)),
-        (Some(tag), false) => Cow::Owned(format!("{}?{filters}", tag_feed_path(tag, format))),
+        (Some(base), true) => Cow::Owned(base),
+        (Some(base), false) => Cow::Owned(format!("{base}?{filters}")),
     };
     let feed = FeedKey {
         format,
         query,
         self_path,
-        subscription: filters.is_empty(),
+        // Archives (RFC 5005) exist for the main and tag feeds only.
+        subscription: filters.is_empty() && path.author.is_none(),
     };
     let key = CacheKey::Feed(feed);
     let CacheKey::Feed(feed) = &key else {
@@ -250,12 +312,17 @@ where
 /// The list query of a feed URL, normalised so equal feeds share one cache entry: the JSON
 /// API's parameters plus the path's tag, the newest `size` items, no cursor (paging parameters
 /// are accepted but a feed is always the newest items), visibility filled in at render time.
-fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQuery> {
+fn feed_query(query: &str, path: &PathFilter, size: u32) -> ApiResult<ListQuery> {
     let mut params = ListParams::parse(query)?;
-    if let Some(tag) = path_tag
+    if let Some(tag) = &path.tag
         && !params.tags.iter().any(|t| t == tag)
     {
         params.tags.push(tag.to_owned());
+    }
+    if let Some(author) = &path.author
+        && !params.authors.iter().any(|a| a == author)
+    {
+        params.authors.push(author.to_owned());
     }
     // A feed is always the first page, whole items, no count.
     params.cursor = None;
@@ -265,6 +332,7 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
     query.limit = size;
     query.count = false;
     query.tags.sort();
+    query.authors.sort();
     Ok(query)
 }
 
@@ -273,7 +341,7 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
 /// so such URLs share the canonical feed's cache entry instead of rendering one each. Each
 /// parameter is dropped if the query without it means the same, so filters added to
 /// `ListParams` later count without changes here.
-fn self_query(query: &str, path_tag: Option<&str>, full: &ListQuery) -> String {
+fn self_query(query: &str, path: &PathFilter, full: &ListQuery) -> String {
     if query.is_empty() {
         return String::new();
     }
@@ -290,7 +358,7 @@ fn self_query(query: &str, path_tag: Option<&str>, full: &ListQuery) -> String {
     while i < kept.len() {
         let mut without = kept.clone();
         without.remove(i);
-        if feed_query(&encode(&without), path_tag, full.limit).is_ok_and(|q| &q == full) {
+        if feed_query(&encode(&without), path, full.limit).is_ok_and(|q| &q == full) {
             kept = without;
         } else {
             i += 1;
@@ -303,7 +371,30 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let mut query = key.query.clone();
     query.visibility = Visibility::Public { now };
     let page = state.store.list(&query).await?;
-    let title = feed_title(state, &query.tags);
+    // Authors by name as the items show them (a rename records a change for each, so this
+    // title follows it).
+    let names: Vec<&str> = query
+        .authors
+        .iter()
+        .map(|slug| {
+            page.items
+                .iter()
+                .flat_map(|i| &i.authors)
+                .find(|a| &a.slug == slug)
+                .map_or(slug.as_str(), |a| a.name.as_str())
+        })
+        .collect();
+    let title = if names.is_empty() {
+        feed_title(state, &query.tags)
+    } else if query.tags.is_empty() {
+        format!("{}: by {}", state.feed.title, names.join(", "))
+    } else {
+        format!(
+            "{}, by {}",
+            feed_title(state, &query.tags),
+            names.join(", ")
+        )
+    };
     let entries = page
         .items
         .iter()

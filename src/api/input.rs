@@ -184,6 +184,7 @@ mod tests {
             updated_at: "2020-01-01T00:00:00Z".into(),
             links: &[],
             tags: &tags,
+            authors: &[],
             url: "https://news.example/news/s".into(),
         };
         let text = serde_json::to_string(&view).unwrap();

@@ -2,6 +2,7 @@
 
 pub mod archives;
 pub mod auth;
+pub mod authors;
 pub mod feeds;
 pub mod health;
 pub mod input;
@@ -25,6 +26,7 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::routes)
         .configure(tags::routes)
+        .configure(authors::routes)
         .configure(news::routes)
         .configure(pages::routes)
         .configure(archives::routes)

@@ -14,7 +14,7 @@ use super::{editor_only, not_allowed, write};
 use crate::api::auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
-use crate::model::{Link, NewsItem};
+use crate::model::{Byline, Link, NewsItem};
 use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
 use crate::store::{Cursor, ItemKey, ListQuery, SearchTerm, Sort, Visibility};
@@ -63,10 +63,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         ItemView,
         NewsPage,
         Link,
+        Byline,
         write::ItemInput,
         write::ItemPatch,
         write::LinkInput,
         write::Tag,
+        write::AuthorSlug,
     )),
     modifiers(&PartialItems),
 )]
@@ -130,6 +132,7 @@ impl Modify for PartialItems {
     "updated_at": "2026-11-26T02:27:17Z",
     "links": [{"title": "Reuters article", "url": "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"}],
     "tags": [],
+    "authors": [],
     "url": "http://127.0.0.1:8080/news/working-group-two-discussed-in-reuters-article"
 }))]
 pub struct ItemView<'a> {
@@ -152,6 +155,8 @@ pub struct ItemView<'a> {
     pub updated_at: String,
     pub links: &'a [Link],
     pub tags: &'a [String],
+    /// The byline, in order: each author's public fields (see `/api/v1/authors`).
+    pub authors: &'a [Byline],
     /// The item's permalink, absolute, under the public URL.
     pub url: String,
 }
@@ -171,6 +176,7 @@ impl<'a> ItemView<'a> {
             updated_at: rfc3339(item.updated_at),
             links: &item.links,
             tags: &item.tags,
+            authors: &item.authors,
             url: urls.item_page(&item.slug),
         }
     }
@@ -273,6 +279,8 @@ pub struct ListParams {
     pub limit: u32,
     pub cursor: Option<Cursor>,
     pub tags: Vec<String>,
+    /// Author slugs, every one required.
+    pub authors: Vec<String>,
     pub search: Vec<SearchTerm>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -332,6 +340,15 @@ impl ListParams {
                     let tag = normalise_tag(&value)?;
                     if !params.tags.contains(&tag) {
                         params.tags.push(tag);
+                    }
+                }
+                "author" => {
+                    let author = value.trim().to_owned();
+                    if !crate::schema::is_slug(&author) {
+                        return Err(ApiError::invalid("author", crate::schema::SLUG_RULE));
+                    }
+                    if !params.authors.contains(&author) {
+                        params.authors.push(author);
                     }
                 }
                 "q" => {
@@ -434,6 +451,9 @@ impl ListParams {
         for tag in &self.tags {
             out.append_pair("tag", tag);
         }
+        for author in &self.authors {
+            out.append_pair("author", author);
+        }
         if !self.search.is_empty() {
             out.append_pair("q", &search_text(&self.search));
         }
@@ -491,6 +511,7 @@ impl ListParams {
             limit: self.limit,
             after: self.cursor,
             tags: self.tags.clone(),
+            authors: self.authors.clone(),
             search: self.search.clone(),
             since: self.since,
             until: self.until,
@@ -613,6 +634,7 @@ fn pick(view: ItemView<'_>, fields: &[&str]) -> ApiResult<serde_json::Map<String
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, description = "Opaque position from `next_cursor` or the `Link` header"),
         ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable)"),
+        ("author" = Option<Vec<String>>, Query, explode = true, description = "Only items naming every given author, by slug (repeatable)"),
         ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, summary and body: words (all must match), `\"a phrase\"`, `prefix*` (3+ letters). At most 500 characters and 16 terms"),
         ("since" = Option<String>, Query, description = "Published at or after: RFC 3339, or a date (`2018-03-01`, from the start of that day, UTC)"),
         ("until" = Option<String>, Query, description = "Published at or before: RFC 3339, or a date (to the end of that day, UTC)"),

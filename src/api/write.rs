@@ -94,6 +94,10 @@ macro_rules! item_body {
             /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
             #[schema(inline = false, max_items = 100)]
             pub tags: Option<Vec<Tag>>,
+            /// The byline: author slugs in order, each naming an author of `/api/v1/authors`,
+            /// none twice.
+            #[schema(max_items = 20, inline = false)]
+            pub authors: Option<Vec<AuthorSlug>>,
             #[schema(read_only)]
             pub id: Option<i64>,
             #[schema(read_only)]
@@ -133,6 +137,11 @@ item_body!(
 #[derive(Serialize, ToSchema)]
 #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$", example = "press")]
 pub struct Tag(String);
+
+/// An author's slug, as an item's `authors` lists it.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = String, max_length = 80, pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$", example = "ada-lovelace")]
+pub struct AuthorSlug(String);
 
 /// A link as written: a title and an absolute http(s) URL with a host name.
 #[derive(Serialize, ToSchema)]
@@ -347,7 +356,7 @@ async fn edit<T>(
 
 /// The request's `If-Match`, if it has one. A present one must be `*` or a non-empty list of
 /// entity tags: anything else is the client's mistake (400), not a version mismatch (412).
-fn if_match_header(req: &HttpRequest) -> ApiResult<Option<IfMatch>> {
+pub(crate) fn if_match_header(req: &HttpRequest) -> ApiResult<Option<IfMatch>> {
     if !req.headers().contains_key(header::IF_MATCH) {
         return Ok(None);
     }
@@ -367,7 +376,7 @@ fn if_match_invalid() -> ApiError {
 
 /// Whether `condition` lets a write to the representation tagged `etag` go ahead (RFC 9110
 /// §13.1.1: `*`, or any listed tag strongly equal).
-fn if_match(condition: &IfMatch, etag: &str) -> bool {
+pub(crate) fn if_match(condition: &IfMatch, etag: &str) -> bool {
     let Ok(ours) = etag.parse::<EntityTag>() else {
         return false;
     };

@@ -7,7 +7,7 @@ use atom_syndication::{
 use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::BTreeMap;
 
-use super::{Entry, FH_NAMESPACE, FeedDoc, Format, History};
+use super::{Entry, FH_NAMESPACE, FeedDoc, Format, History, Person as Byline};
 
 fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
@@ -30,6 +30,15 @@ fn person(name: &str) -> Person {
     }
 }
 
+/// RFC 4287 §3.2: a person's `uri` is an IRI associated with them (their page).
+fn byline(p: &Byline) -> Person {
+    Person {
+        name: p.name.clone(),
+        uri: p.url.clone(),
+        ..Default::default()
+    }
+}
+
 fn entry(e: &Entry, author: &str) -> AtomEntry {
     let mut links = vec![link(&e.url, "alternate", Some("text/html"), None)];
     links.extend(
@@ -42,7 +51,7 @@ fn entry(e: &Entry, author: &str) -> AtomEntry {
         id: e.id.clone(),
         updated: fixed(e.updated),
         published: Some(fixed(e.published)),
-        authors: vec![person(author)],
+        authors: e.authors_or(author).iter().map(byline).collect(),
         categories: e
             .tags
             .iter()

@@ -7,9 +7,24 @@ use crate::model::Link;
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
+/// JSON Feed 1.1 `authors[]`: `name`, and `url` and `avatar` when known.
 #[derive(Serialize)]
 struct Author<'a> {
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar: Option<&'a str>,
+}
+
+impl<'a> Author<'a> {
+    fn named(name: &'a str) -> Self {
+        Self {
+            name,
+            url: None,
+            avatar: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -51,7 +66,7 @@ struct JsonItem<'a> {
     summary: &'a str,
     date_published: String,
     date_modified: String,
-    authors: [Author<'a>; 1],
+    authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
     #[serde(rename = "_herald")]
@@ -65,7 +80,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         home_page_url: &feed.home_url,
         feed_url: &feed.self_url,
         description: &feed.subtitle,
-        authors: [Author { name: &feed.author }],
+        authors: [Author::named(&feed.author)],
         next_url: feed.history.prev_archive.as_deref(),
         hubs: feed
             .hub_url
@@ -86,7 +101,18 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
                 summary: &e.summary,
                 date_published: rfc3339(e.published),
                 date_modified: rfc3339(e.updated),
-                authors: [Author { name: &feed.author }],
+                authors: if e.authors.is_empty() {
+                    vec![Author::named(&feed.author)]
+                } else {
+                    e.authors
+                        .iter()
+                        .map(|p| Author {
+                            name: &p.name,
+                            url: p.url.as_deref(),
+                            avatar: p.avatar.as_deref(),
+                        })
+                        .collect()
+                },
                 tags: &e.tags,
                 herald: HeraldExtension { links: &e.links },
             })

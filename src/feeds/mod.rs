@@ -118,6 +118,31 @@ pub struct Entry {
     pub updated: DateTime<Utc>,
     pub tags: Vec<String>,
     pub links: Vec<Link>,
+    /// The byline in order; empty means the feed's author (`HERALD_AUTHOR`).
+    pub authors: Vec<Person>,
+}
+
+/// An author as feeds show one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub url: Option<String>,
+    pub avatar: Option<String>,
+}
+
+impl Entry {
+    /// The entry's authors, or the feed's when the item names none.
+    pub fn authors_or(&self, fallback: &str) -> Vec<Person> {
+        if self.authors.is_empty() {
+            vec![Person {
+                name: fallback.to_owned(),
+                url: None,
+                avatar: None,
+            }]
+        } else {
+            self.authors.clone()
+        }
+    }
 }
 
 /// Feed-level texts, before cleaning.
@@ -154,6 +179,15 @@ impl Entry {
                 .map(|l| Link {
                     title: cleaned(&l.title),
                     url: cleaned(&l.url),
+                })
+                .collect(),
+            authors: item
+                .authors
+                .iter()
+                .map(|a| Person {
+                    name: cleaned(&a.name),
+                    url: a.url.as_deref().map(cleaned),
+                    avatar: a.avatar.as_deref().map(cleaned),
                 })
                 .collect(),
         }

@@ -37,7 +37,12 @@ fn item(entry: &Entry, author: &str) -> Item {
             })
             .collect(),
         dublin_core_ext: Some(DublinCoreExtension {
-            creators: vec![author.to_owned()],
+            // One `dc:creator` per author, in byline order.
+            creators: entry
+                .authors_or(author)
+                .into_iter()
+                .map(|p| p.name)
+                .collect(),
             ..Default::default()
         }),
         ..Default::default()

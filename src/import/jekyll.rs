@@ -25,6 +25,9 @@ pub struct PageItem {
 pub struct Page {
     pub title: Option<String>,
     pub permalink: Option<String>,
+    /// From `author: Name` or `authors: [A, B]` (also `A, B`, or a `- A` list on the lines
+    /// after): every item of the page is by them.
+    pub authors: Vec<String>,
     pub items: Vec<PageItem>,
 }
 
@@ -52,12 +55,28 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
             .iter()
             .position(|l| l.trim_end() == "---")
             .ok_or_else(|| error(1, "front matter is not closed by `---`"))?;
+        let mut in_authors_list = false;
         for line in &lines[1..=end] {
+            if in_authors_list && let Some(entry) = line.trim().strip_prefix("- ") {
+                page.authors.push(unquote(entry.trim()).to_owned());
+                continue;
+            }
+            in_authors_list = false;
             if let Some((key, value)) = line.split_once(':') {
                 let value = unquote(value.trim());
                 match key.trim() {
                     "title" => page.title = Some(value.to_owned()),
                     "permalink" => page.permalink = Some(value.to_owned()),
+                    "author" if !value.is_empty() => page.authors = vec![value.to_owned()],
+                    "authors" if value.is_empty() => in_authors_list = true,
+                    "authors" => {
+                        let list = value.trim_start_matches('[').trim_end_matches(']');
+                        page.authors = list
+                            .split(',')
+                            .map(|name| unquote(name.trim()).to_owned())
+                            .filter(|name| !name.is_empty())
+                            .collect();
+                    }
                     _ => {}
                 }
             }

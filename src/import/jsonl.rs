@@ -18,6 +18,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::{Bylines, byline_slugs};
 use crate::error::FieldError;
 use crate::schema::{self, Syntax};
 use crate::store::SourcedItem;
@@ -43,10 +44,32 @@ pub fn parse_line(
     base: &Url,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SourcedItem>> {
+    parse_line_with_authors(line, base, now, &mut Bylines::new())
+}
+
+/// [`parse_line`], noting the authors the line names in `bylines`: a line's `authors` may give
+/// names or slugs (in order), stored as slugs; missing authors are created by the import.
+pub fn parse_line_with_authors(
+    line: &str,
+    base: &Url,
+    now: DateTime<Utc>,
+    bylines: &mut Bylines,
+) -> anyhow::Result<Option<SourcedItem>> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let doc: Map<String, Value> = serde_json::from_str(line)?;
+    let mut doc: Map<String, Value> = serde_json::from_str(line)?;
+    // Only a list of strings is read as names; anything else goes to the schema as written,
+    // which names the entry at fault.
+    if let Some(Value::Array(names)) = doc.get("authors")
+        && let Some(names) = names
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<Vec<&str>>>()
+    {
+        let slugs = byline_slugs(names, bylines);
+        doc.insert("authors".to_owned(), Value::from(slugs));
+    }
     let key = match doc.get("key") {
         Some(Value::String(key)) if !key.trim().is_empty() => Ok(key),
         None | Some(Value::Null) => Err(FieldError::new("key", "is required")),
@@ -77,6 +100,7 @@ pub fn read_batch(
     now: DateTime<Utc>,
     line_no: &mut usize,
     bytes: &mut u64,
+    bylines: &mut Bylines,
 ) -> anyhow::Result<Vec<SourcedItem>> {
     let mut batch = Vec::with_capacity(max);
     let mut line = String::new();
@@ -88,7 +112,7 @@ pub fn read_batch(
         }
         *line_no += 1;
         *bytes += n as u64;
-        match parse_line(&line, base, now) {
+        match parse_line_with_authors(&line, base, now, bylines) {
             Ok(Some(item)) => batch.push(item),
             Ok(None) => {}
             Err(e) => anyhow::bail!("line {line_no}: {e:#}"),

@@ -12,8 +12,64 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use url::Url;
 
+use crate::model::slugify;
 use crate::schema::{self, Syntax};
-use crate::store::{DynStore, ImportReport, SourcedItem};
+use crate::store::{AuthorDraft, DynStore, ImportReport, SourcedItem, StoreError};
+
+/// Authors an import names: each slug with the name to create it under when the store has no
+/// such author yet.
+pub type Bylines = Vec<(String, String)>;
+
+/// An importer's `authors` (names or slugs) as the slugs items store, noting each in `found`.
+pub fn byline_slugs<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    found: &mut Bylines,
+) -> Vec<String> {
+    let mut slugs = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let slug = if schema::is_slug(name) {
+            name.to_owned()
+        } else {
+            slugify(name)
+        };
+        if !found.iter().any(|(known, _)| *known == slug) {
+            found.push((slug.clone(), name.to_owned()));
+        }
+        if !slugs.contains(&slug) {
+            slugs.push(slug);
+        }
+    }
+    slugs
+}
+
+/// Creates every author an import names that the store lacks, under the name the source gave
+/// (an author that exists is left as it is: imports never rename people).
+pub async fn ensure_authors(
+    store: &DynStore,
+    bylines: &Bylines,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for (slug, name) in bylines {
+        if store.author(slug, now).await?.is_some() {
+            continue;
+        }
+        let draft = AuthorDraft {
+            slug: slug.clone(),
+            name: name.chars().take(200).collect(),
+            bio: None,
+            url: None,
+            avatar: None,
+            email: None,
+        };
+        match store.create_author(&draft, now).await {
+            // Another writer created it meanwhile: as good.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 /// A page item's fields as the schema reads them: the page gives a title, a date (already read
 /// from any of the page's spellings) and a body, nothing else.
@@ -28,7 +84,19 @@ const JEKYLL_SYNTAX: Syntax = Syntax {
 /// and errors. An item the schema refuses fails the whole page, naming each broken item by its
 /// line and title.
 pub fn from_jekyll(text: &str, source: &str, base: &Url) -> anyhow::Result<Vec<SourcedItem>> {
+    Ok(from_jekyll_with_authors(text, source, base)?.0)
+}
+
+/// [`from_jekyll`], with the authors the page's front matter names (`author` or `authors`,
+/// every item of the page by them).
+pub fn from_jekyll_with_authors(
+    text: &str,
+    source: &str,
+    base: &Url,
+) -> anyhow::Result<(Vec<SourcedItem>, Bylines)> {
     let page = jekyll::parse(text).with_context(|| format!("cannot read `{source}`"))?;
+    let mut bylines = Bylines::new();
+    let authors = byline_slugs(page.authors.iter().map(String::as_str), &mut bylines);
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut items = Vec::with_capacity(page.items.len());
     let mut broken = Vec::new();
@@ -37,6 +105,7 @@ pub fn from_jekyll(text: &str, source: &str, base: &Url) -> anyhow::Result<Vec<S
             "title": entry.title,
             "published_at": crate::feeds::rfc3339(entry.published_at),
             "content_markdown": entry.body,
+            "authors": authors,
         });
         let doc = doc.as_object().expect("a JSON object");
         // Every page item is given a date, so `now` is never its default.
@@ -71,7 +140,7 @@ pub fn from_jekyll(text: &str, source: &str, base: &Url) -> anyhow::Result<Vec<S
     if !broken.is_empty() {
         anyhow::bail!("cannot import `{source}`: {}", broken.join("; "));
     }
-    Ok(items)
+    Ok((items, bylines))
 }
 
 /// The Markdown pages at `path`: the file itself, or every `*.md` file directly inside it.
@@ -119,12 +188,14 @@ pub async fn import_jsonl(
         )?);
     // Parsing and rendering Markdown run on their own thread while the store writes the
     // previous batch.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<(Vec<SourcedItem>, u64)>>(2);
+    type Batch = (Vec<SourcedItem>, Bylines, u64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(2);
     let base_owned = base.clone();
     let reader = std::thread::spawn(move || {
         let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         let (mut line, mut bytes) = (0, 0);
         loop {
+            let mut bylines = Bylines::new();
             let batch = jsonl::read_batch(
                 &mut reader,
                 BULK_BATCH,
@@ -132,9 +203,14 @@ pub async fn import_jsonl(
                 now,
                 &mut line,
                 &mut bytes,
+                &mut bylines,
             );
             let done = matches!(&batch, Ok(b) if b.is_empty()) || batch.is_err();
-            if tx.blocking_send(batch.map(|b| (b, bytes))).is_err() || done {
+            if tx
+                .blocking_send(batch.map(|b| (b, bylines, bytes)))
+                .is_err()
+                || done
+            {
                 return;
             }
         }
@@ -142,11 +218,12 @@ pub async fn import_jsonl(
     let mut total = ImportReport::default();
     let mut items = 0usize;
     while let Some(batch) = rx.recv().await {
-        let (batch, bytes) = batch?;
+        let (batch, bylines, bytes) = batch?;
         if batch.is_empty() {
             break;
         }
         items += batch.len();
+        ensure_authors(store, &bylines, now).await?;
         total += store.import(&batch, now).await?;
         progress.set_position(bytes);
         progress.set_message(format!("{items} items"));
@@ -179,7 +256,8 @@ pub async fn import_path(
             .and_then(|s| s.to_str())
             .unwrap_or("page")
             .to_owned();
-        let items = from_jekyll(&text, &stem, base)?;
+        let (items, bylines) = from_jekyll_with_authors(&text, &stem, base)?;
+        ensure_authors(store, &bylines, now).await?;
         total += store.import(&items, now).await?;
     }
     Ok(total)

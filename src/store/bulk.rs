@@ -182,7 +182,23 @@ where
                     .push_bind(item.published_at.timestamp());
             },
         )
-        .await
+        .await?;
+        // Bylines name authors by slug across stores (author ids are each store's own); the
+        // authors are copied first, and the pages compared afterwards show every byline.
+        for stored in items {
+            for (position, author) in stored.item.authors.iter().enumerate() {
+                let mut qb = QueryBuilder::<DB>::new(
+                    "INSERT INTO news_authors (item_id, position, author_id) SELECT ",
+                );
+                qb.push_bind(stored.item.id)
+                    .push(", ")
+                    .push_bind(position as i64)
+                    .push(" , id FROM authors WHERE slug = ")
+                    .push_bind(author.slug.clone());
+                qb.build().execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
     }
 
     pub(super) async fn insert_tokens(
@@ -229,10 +245,12 @@ where
         .await
     }
 
-    /// Deletes every item (links and tags go with them), token, meta entry and change.
+    /// Deletes every item (links, tags and bylines go with them), author, token, meta entry
+    /// and change.
     pub(super) async fn clear(conn: &mut DB::Connection) -> StoreResult<()> {
         for statement in [
             "DELETE FROM news_items",
+            "DELETE FROM authors",
             "DELETE FROM api_tokens",
             "DELETE FROM herald_meta",
             "DELETE FROM changes",

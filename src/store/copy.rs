@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 
-use super::{DynStore, StoreCounts};
+use super::{AuthorDraft, DynStore, StoreCounts};
 
 /// Items (and changes) read and written per batch: each batch is one transaction on the target.
 const BATCH: u32 = 1000;
@@ -33,6 +33,9 @@ pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::
         }
         to.clear().await.context("emptying the target")?;
     }
+    copy_authors(from, to)
+        .await
+        .context("copying the authors")?;
     let mut after = 0;
     loop {
         let items = from.export_items(after, BATCH).await?;
@@ -65,6 +68,28 @@ pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::
         );
     }
     Ok(CopyReport { replaced, copied })
+}
+
+/// Every author with its fields and times (an edit that leaves the byline alone records no
+/// change, so setting `updated_at` this way writes nothing else).
+async fn copy_authors(from: &DynStore, to: &DynStore) -> anyhow::Result<()> {
+    for counted in from.authors(chrono::DateTime::UNIX_EPOCH).await? {
+        let a = counted.author;
+        let draft = AuthorDraft {
+            slug: a.slug.clone(),
+            name: a.name.clone(),
+            bio: a.bio.clone(),
+            url: a.url.clone(),
+            avatar: a.avatar.clone(),
+            email: a.email.clone(),
+        };
+        let created = to.create_author(&draft, a.created_at).await?;
+        if a.updated_at != a.created_at {
+            to.update_author(&a.slug, &draft, &created, a.updated_at)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `12 items, 20 links, 7 tags, 2 tokens, 3 meta entries, 15 changes`.

@@ -1,6 +1,7 @@
 //! Persistence. Every SQL statement lives below this module, behind [`Store`], so a PostgreSQL
 //! store can sit beside the SQLite one without the HTTP layer noticing.
 
+pub mod authors;
 mod bulk;
 pub mod copy;
 mod ops;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ItemDraft, NewsItem};
 
+pub use authors::{Author, AuthorCount, AuthorDraft, AuthorStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -31,6 +33,13 @@ pub enum StoreError {
     /// The item changed since the caller read the version it based its write on.
     #[error("the item changed since it was read")]
     Stale,
+    /// A written value the store cannot accept (e.g. an author slug no author has), named by
+    /// its API field.
+    #[error("`{field}` {message}")]
+    Invalid { field: String, message: String },
+    /// The record is still named by items (`what` says by how many), so it cannot go.
+    #[error("still in use: {0}")]
+    InUse(String),
     /// The search text could not be turned into a query.
     #[error("unusable search: {0}")]
     BadSearch(String),
@@ -242,6 +251,8 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     /// Every tag given must be on the item.
     pub tags: Vec<String>,
+    /// Every author slug given must be among the item's authors.
+    pub authors: Vec<String>,
     /// Every term must match the title, summary or body.
     pub search: Vec<SearchTerm>,
     /// Inclusive bounds on `published_at`.
@@ -591,7 +602,9 @@ pub trait StoreExport: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + 'static {
+pub trait Store:
+    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Answers when the database does.

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::rules::PageRow;
 use super::{Change, ChangeKind, StoreError, StoreResult};
-use crate::model::{Link, NewsItem, Status};
+use crate::model::{Byline, Link, NewsItem, Status};
 
 /// Qualified: list queries join tables that share some of these names.
 pub const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, \
@@ -52,7 +52,12 @@ impl PageRow for ItemRow {
 }
 
 impl ItemRow {
-    pub fn into_item(self, links: Vec<Link>, tags: Vec<String>) -> StoreResult<NewsItem> {
+    pub fn into_item(
+        self,
+        links: Vec<Link>,
+        tags: Vec<String>,
+        authors: Vec<Byline>,
+    ) -> StoreResult<NewsItem> {
         let status = Status::parse(&self.status).ok_or_else(|| {
             StoreError::Corrupt(format!("item {} has status `{}`", self.id, self.status))
         })?;
@@ -70,16 +75,25 @@ impl ItemRow {
             updated_at: timestamp(self.updated_at)?,
             links,
             tags,
+            authors,
         })
     }
 }
 
-/// Items with the links and tags read for them (rows `(item_id, …)` in item order), so an
-/// item without any gets the true answer: none.
+/// An item's authors as both engines read them, in order: `(item_id, name, slug, url, avatar)`.
+/// `i.item_id` must be bound to the ids asked for (an engine's own list syntax follows).
+pub const BYLINE_SQL: &str = "SELECT na.item_id, a.name, a.slug, a.url, a.avatar \
+     FROM news_authors na JOIN authors a ON a.id = na.author_id WHERE na.item_id ";
+
+pub type BylineRow = (i64, String, String, Option<String>, Option<String>);
+
+/// Items with the links, tags and authors read for them (rows `(item_id, …)` in item order),
+/// so an item without any gets the true answer: none.
 pub fn assemble(
     rows: Vec<ItemRow>,
     link_rows: Vec<(i64, String, String)>,
     tag_rows: Vec<(i64, String)>,
+    author_rows: Vec<BylineRow>,
 ) -> StoreResult<Vec<NewsItem>> {
     use std::collections::HashMap;
     let mut links: HashMap<i64, Vec<Link>> = HashMap::new();
@@ -90,12 +104,22 @@ pub fn assemble(
     for (id, tag) in tag_rows {
         tags.entry(id).or_default().push(tag);
     }
+    let mut authors: HashMap<i64, Vec<Byline>> = HashMap::new();
+    for (id, name, slug, url, avatar) in author_rows {
+        authors.entry(id).or_default().push(Byline {
+            name,
+            slug,
+            url,
+            avatar,
+        });
+    }
     rows.into_iter()
         .map(|row| {
             let id = row.id;
             row.into_item(
                 links.remove(&id).unwrap_or_default(),
                 tags.remove(&id).unwrap_or_default(),
+                authors.remove(&id).unwrap_or_default(),
             )
         })
         .collect()

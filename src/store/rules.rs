@@ -88,7 +88,11 @@ pub enum Total<'a> {
 
 impl<'a> Total<'a> {
     pub fn of(query: &'a ListQuery) -> Option<Self> {
-        if !query.search.is_empty() || query.since.is_some() || query.until.is_some() {
+        if !query.search.is_empty()
+            || query.since.is_some()
+            || query.until.is_some()
+            || !query.authors.is_empty()
+        {
             return None;
         }
         match query.tags.as_slice() {
@@ -322,6 +326,27 @@ impl ChangeDraft {
     }
 }
 
+/// A write naming an author slug no author record has: the writer's to fix (422).
+pub fn unknown_author(position: usize, slug: &str) -> StoreError {
+    StoreError::Invalid {
+        field: format!("authors[{position}]"),
+        message: format!("names no author (`{slug}`); create it at /api/v1/authors first"),
+    }
+}
+
+/// The change an author edit records for an item naming the author: the item reads
+/// differently (its byline), but is as public as it was.
+pub fn byline_changed(item: &NewsItem, now: DateTime<Utc>) -> ChangeDraft {
+    let public = is_public(item.status, item.published_at, now);
+    ChangeDraft {
+        kind: ChangeKind::Updated,
+        item_id: item.id,
+        tags: item.tags.clone(),
+        was_public: public,
+        is_public: public,
+    }
+}
+
 /// How many changes a store keeps: enough for any subscriber that is not hours behind, few
 /// enough that the log stays small next to the items.
 pub const CHANGES_KEPT: i64 = 100_000;
@@ -349,6 +374,7 @@ pub fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && current.published_at == d.published_at
         && current.links == d.links
         && same_tags(&current.tags, &d.tags)
+        && current.authors.iter().map(|a| &a.slug).eq(&d.authors)
 }
 
 /// Splits an import into the items that can go in with multi-row statements (new source key,
@@ -366,7 +392,9 @@ pub fn split_fresh<'a>(
     let (mut fresh, mut careful) = (Vec::new(), Vec::new());
     for sourced in items {
         let slug = &sourced.item.draft.slug;
-        if !existing.contains_key(&sourced.source_key)
+        // Bylines are resolved row by row (an unknown author is the writer's error to report).
+        if sourced.item.draft.authors.is_empty()
+            && !existing.contains_key(&sourced.source_key)
             && !taken.contains_key(slug)
             && claimed_keys.insert(&sourced.source_key)
             && claimed_slugs.insert(slug)
@@ -400,6 +428,11 @@ impl UniqueField {
 pub const UNIQUE_FIELDS: &[UniqueField] = &[
     UniqueField {
         table: "news_items",
+        column: "slug",
+        field: "slug",
+    },
+    UniqueField {
+        table: "authors",
         column: "slug",
         field: "slug",
     },

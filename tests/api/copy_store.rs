@@ -107,14 +107,35 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
     let token = original.token().await;
     let revoked = original.revoked_token("gone").await;
 
-    // Every kind of row: tags, links, a source key (the seed's), a draft, a scheduled item,
-    // and a deleted newest item, so the next id is not max(id) + 1.
+    // Every kind of row: tags, links, bylines and their authors (one edited since), a source
+    // key (the seed's), a draft, a scheduled item, and a deleted newest item, so the next id is
+    // not max(id) + 1.
+    for name in ["Ada", "Grace"] {
+        write(
+            &original,
+            &token,
+            Method::POST,
+            "/api/v1/authors",
+            json!({"name": name, "email": "someone@news.test", "url": "https://people.test/"}),
+        )
+        .await;
+    }
+    original.clock.advance(chrono::Duration::seconds(30));
+    write(
+        &original,
+        &token,
+        Method::PATCH,
+        "/api/v1/authors/grace",
+        json!({"bio": "Edited later"}),
+    )
+    .await;
     let tagged = write(
         &original,
         &token,
         Method::POST,
         "/api/v1/news",
         json!({"title": "Copied", "summary": "With everything", "tags": ["Moving", "Press"],
+               "authors": ["grace", "ada"],
                "content_markdown": "See [the docs](https://example.org/docs).",
                "published_at": "2025-12-01T10:00:00Z"}),
     )
@@ -165,11 +186,15 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
         "/feed.rss".to_owned(),
         "/feed.json".to_owned(),
         "/tags/moving/feed.atom".to_owned(),
+        "/api/v1/authors".to_owned(),
+        "/api/v1/authors/grace".to_owned(),
+        "/authors/ada/feed.json".to_owned(),
     ];
     let editor_paths = [
         "/api/v1/news?status=draft".to_owned(),
         "/api/v1/news?status=scheduled".to_owned(),
         format!("/api/v1/news/{}", draft["id"]),
+        "/api/v1/authors/grace".to_owned(),
     ];
     let mut before = Vec::new();
     for path in &public_paths {

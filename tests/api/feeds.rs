@@ -48,6 +48,7 @@ fn draft(title: &str, published_at: DateTime<Utc>, markdown: &str, tags: &[&str]
         published_at,
         links: herald::markdown::links(markdown),
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        authors: vec![],
     }
 }
 
@@ -162,7 +163,7 @@ fn json_ids(feed: &Value) -> Vec<String> {
 
 /// Validates against the JSON Feed 1.1 schema, plus what the schema is loose about: the version
 /// and RFC 3339 dates with a time zone.
-fn assert_valid_json_feed(feed: &Value) {
+pub fn assert_valid_json_feed(feed: &Value) {
     let schema: Value = serde_json::from_str(include_str!("../data/jsonfeed-1.1.schema.json"))
         .expect("the schema is JSON");
     let validator = jsonschema::options()

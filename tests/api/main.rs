@@ -1,6 +1,7 @@
 //! HTTP-level tests. Each test gets its own store: a temporary SQLite file, or a fresh
 //! PostgreSQL database when `HERALD_TEST_POSTGRES` names a server (see `helpers`).
 
+mod authors;
 mod cache;
 mod changes;
 mod conformance;

@@ -58,6 +58,7 @@ async fn app_with_many_items() -> (TestApp, PostgresStore) {
                         published_at: test_now() - Duration::hours(i as i64),
                         links: Vec::new(),
                         tags,
+                        authors: vec![],
                     },
                     &app.base,
                 ),

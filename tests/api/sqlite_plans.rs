@@ -61,6 +61,7 @@ async fn app_with_tagged_items() -> (TestApp, SqliteStore) {
                 published_at: date.parse().unwrap(),
                 links: Vec::new(),
                 tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                authors: vec![],
             },
             &app.base,
         ),

@@ -8,8 +8,8 @@ use sqlx::{PgConnection, QueryBuilder};
 
 use super::{PostgresStore, begin_write, changes, import, list};
 use crate::model::NewsItem;
-use crate::store::rows::{ITEM_COLUMNS, ItemRow, assemble, timestamp};
-use crate::store::rules::{ChangeDraft, map_unique};
+use crate::store::rows::{BYLINE_SQL, BylineRow, ITEM_COLUMNS, ItemRow, assemble, timestamp};
+use crate::store::rules::{ChangeDraft, map_unique, unknown_author};
 use crate::store::{
     Change, ContentTimes, ImportReport, ItemKey, ItemStore, ListQuery, Page, SourcedItem,
     StoreError, StoreResult, TagCount, Visibility, WriteItem,
@@ -46,7 +46,13 @@ pub(super) async fn attach(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    assemble(rows, link_rows, tag_rows)
+    let author_rows: Vec<BylineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BYLINE_SQL} = ANY($1) ORDER BY na.item_id, na.position"
+    )))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    assemble(rows, link_rows, tag_rows, author_rows)
 }
 
 /// The item as PostgreSQL can store it: text cannot hold U+0000, so any is dropped. The API
@@ -58,6 +64,7 @@ pub(super) fn storable(item: &WriteItem) -> Cow<'_, WriteItem> {
         .into_iter()
         .chain(&d.summary)
         .chain(&d.tags)
+        .chain(&d.authors)
         .chain(d.links.iter().flat_map(|l| [&l.title, &l.url]));
     if !texts.into_iter().any(|t| t.contains('\0')) {
         return Cow::Borrowed(item);
@@ -70,6 +77,7 @@ pub(super) fn storable(item: &WriteItem) -> Cow<'_, WriteItem> {
     }
     d.summary = d.summary.as_ref().map(clean);
     d.tags = d.tags.iter().map(clean).collect();
+    d.authors = d.authors.iter().map(clean).collect();
     for link in &mut d.links {
         link.title = clean(&link.title);
         link.url = clean(&link.url);
@@ -111,6 +119,24 @@ async fn write_children(conn: &mut PgConnection, id: i64, item: &WriteItem) -> S
     .bind(&d.tags)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM news_authors WHERE item_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for (position, slug) in d.authors.iter().enumerate() {
+        let done = sqlx::query(
+            "INSERT INTO news_authors (item_id, position, author_id) \
+             SELECT $1, $2, id FROM authors WHERE slug = $3",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(slug)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(unknown_author(position, slug));
+        }
+    }
     Ok(())
 }
 

@@ -119,6 +119,15 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Pos
         .push_bind(tag.clone())
         .push(")");
     }
+    for author in &query.authors {
+        qb.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM news_authors na JOIN authors a ON a.id = na.author_id \
+             WHERE na.item_id = {} AND a.slug = ",
+            keys.id
+        ))
+        .push_bind(author.clone())
+        .push(")");
+    }
     let mut range = DateRange::default();
     push_status(&mut qb, keys, query.visibility, &mut range);
     range.since_until(query);
@@ -188,7 +197,11 @@ fn map_search(e: sqlx::Error) -> StoreError {
 /// Whether a tag filter can match nothing: PostgreSQL text cannot hold U+0000, so no stored
 /// tag does either, and the value could not even be sent as a parameter.
 fn impossible(query: &ListQuery) -> bool {
-    query.tags.iter().any(|t| t.contains('\0'))
+    query
+        .tags
+        .iter()
+        .chain(&query.authors)
+        .any(|t| t.contains('\0'))
 }
 
 /// One page of a list.

@@ -9,6 +9,7 @@
 //! order, a compare-and-swap holds until commit, and a derived slug found free stays free.
 //! Reads never wait for it.
 
+mod authors;
 mod changes;
 mod counts;
 mod export;

@@ -8,8 +8,8 @@ use sqlx::{QueryBuilder, SqliteConnection};
 
 use super::{BEGIN_WRITE, SqliteStore, changes, import, list};
 use crate::model::NewsItem;
-use crate::store::rows::{ITEM_COLUMNS, ItemRow, assemble, timestamp};
-use crate::store::rules::{ChangeDraft, map_unique};
+use crate::store::rows::{BYLINE_SQL, BylineRow, ITEM_COLUMNS, ItemRow, assemble, timestamp};
+use crate::store::rules::{ChangeDraft, map_unique, unknown_author};
 use crate::store::{
     Change, ContentTimes, ImportReport, ItemKey, ItemStore, ListQuery, Page, SourcedItem,
     StoreError, StoreResult, TagCount, Visibility, WriteItem,
@@ -50,7 +50,13 @@ pub(super) async fn attach(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    assemble(rows, link_rows, tag_rows)
+    let author_rows: Vec<BylineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BYLINE_SQL} IN (SELECT value FROM json_each(?1)) ORDER BY na.item_id, na.position"
+    )))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    assemble(rows, link_rows, tag_rows, author_rows)
 }
 
 /// Replaces an item's links and tags with the draft's.
@@ -80,6 +86,24 @@ async fn write_children(conn: &mut SqliteConnection, id: i64, item: &WriteItem) 
             .bind(tag)
             .execute(&mut *conn)
             .await?;
+    }
+    sqlx::query("DELETE FROM news_authors WHERE item_id = ?1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for (position, slug) in item.draft.authors.iter().enumerate() {
+        let done = sqlx::query(
+            "INSERT INTO news_authors (item_id, position, author_id) \
+             SELECT ?1, ?2, id FROM authors WHERE slug = ?3",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(slug)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(unknown_author(position, slug));
+        }
     }
     Ok(())
 }

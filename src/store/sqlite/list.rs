@@ -143,6 +143,15 @@ fn list_sql(prefix: &str, query: &ListQuery, select: Select) -> QueryBuilder<Sql
         .push_bind(tag.clone())
         .push(")");
     }
+    for author in &query.authors {
+        qb.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM news_authors na JOIN authors a ON a.id = na.author_id \
+             WHERE na.item_id = {} AND a.slug = ",
+            keys.id
+        ))
+        .push_bind(author.clone())
+        .push(")");
+    }
     let mut range = DateRange::default();
     qb.push(status_clause(keys, query.visibility, &mut range));
     range.since_until(query);
@@ -206,7 +215,7 @@ fn push_score_cursor(qb: &mut QueryBuilder<Sqlite>, c: &Cursor, id: &str) {
 /// Whether [`relevance_sql`] may answer `query`: a relevance search without tags (a tag could
 /// filter out most of the best-scored matches, and the page would then be read twice).
 fn capped_relevance(query: &ListQuery) -> bool {
-    effective_sort(query) == Sort::Relevance && query.tags.is_empty()
+    effective_sort(query) == Sort::Relevance && query.tags.is_empty() && query.authors.is_empty()
 }
 
 /// A relevance page from the best-scored matches alone. Every match must be scored, but only

@@ -3,6 +3,7 @@
 //! By concern: [`list`] (the list and relevance queries), [`items`] (item reads and writes),
 //! [`import`], [`tokens`], [`meta`], [`changes`] (the change log), and [`fts`] (FTS5 glue).
 
+mod authors;
 mod backup;
 mod changes;
 mod counts;
