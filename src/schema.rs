@@ -168,7 +168,7 @@ pub fn describe(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-fn is_link_url(text: &str) -> bool {
+pub fn is_link_url(text: &str) -> bool {
     static PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(LINK_URL_PATTERN).expect("the link URL pattern compiles")
     });

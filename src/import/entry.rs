@@ -1,13 +1,18 @@
 //! What the importers of other systems' files (WordPress, Ghost, RSS, Atom) read a post as,
 //! and how such a post becomes an item: through the one item schema, as every door does.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::html;
 use crate::feeds::rfc3339;
-use crate::model::{Status, whole_seconds};
+use crate::markdown;
+use crate::model::{Link, Status, whole_seconds};
 use crate::schema::{self, Syntax};
 use crate::store::SourcedItem;
 
@@ -69,10 +74,12 @@ impl Entry {
     /// The entry in the item schema's fields.
     fn document(&self, base: &Url) -> Map<String, Value> {
         let title = self.title.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = html::to_body(&self.html, base);
         let mut doc = json!({
             "title": title,
             "published_at": rfc3339(whole_seconds(self.published_at)),
-            "content_markdown": html::to_body(&self.html, base),
+            "links": links_of(&body, base),
+            "content_markdown": body,
             "status": self.status.as_str(),
             "tags": self.tags,
         });
@@ -105,6 +112,52 @@ impl Entry {
             item,
         })
     }
+}
+
+/// The links of a body as readers see it (Markdown links and HTML anchors alike), each URL
+/// once, those the schema takes only: an HTML body's anchors are what Markdown's links are to
+/// a Markdown one.
+fn links_of(body: &str, base: &Url) -> Vec<Link> {
+    static ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?s)<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>"#).expect("the pattern compiles")
+    });
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<[^>]*>").expect("the pattern compiles"));
+    let unescape = |s: &str| {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&nbsp;", " ")
+            .replace("&amp;", "&")
+    };
+    let rendered = markdown::to_html(body, base);
+    let mut seen = HashSet::new();
+    let mut links = Vec::new();
+    for anchor in ANCHOR.captures_iter(&rendered) {
+        let url = unescape(&anchor[1]);
+        if !schema::is_link_url(&url) || !seen.insert(url.clone()) {
+            continue;
+        }
+        let text = unescape(&TAG.replace_all(&anchor[2], ""));
+        let text: String = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(schema::MAX_TITLE_CHARS)
+            .collect();
+        let title = if text.trim().is_empty() {
+            url.clone()
+        } else {
+            text
+        };
+        links.push(Link { title, url });
+        if links.len() == schema::MAX_LINKS {
+            break;
+        }
+    }
+    links
 }
 
 fn is_slug(s: &str) -> bool {

@@ -224,8 +224,9 @@ struct Pending {
     changes: Vec<Change>,
 }
 
-/// Restores an export into `store`, which must hold no items, tokens or changes (meta, such as
-/// the public URL a fresh store records, is overwritten by the export's). Errors name the line.
+/// Restores an export into `store`, which must hold no items, tokens or changes. Its meta
+/// (such as the public URL a fresh store records) is replaced by the export's, so the store
+/// is exactly the exported one. Errors name the line.
 pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Result<StoreCounts> {
     let held = store.counts().await?;
     if held.items + held.tokens + held.changes > 0 {
@@ -234,6 +235,7 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
             crate::store::copy::describe(&held)
         );
     }
+    store.clear().await?;
     let mut counts = Counts::default();
     let mut pending = Pending::default();
     let mut text = String::new();

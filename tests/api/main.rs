@@ -12,6 +12,7 @@ mod events;
 mod feeds;
 mod helpers;
 mod import;
+mod moving;
 mod openapi;
 mod outage;
 mod postgres_plans;
