@@ -31,9 +31,13 @@ pub struct Root {
 
 /// Checks `bytes` as described above and returns them as text with the root element.
 pub fn check(bytes: &[u8]) -> anyhow::Result<(&str, Root)> {
-    if bytes.len() > MAX_XML_BYTES {
+    check_within(bytes, MAX_XML_BYTES)
+}
+
+fn check_within(bytes: &[u8], max: usize) -> anyhow::Result<(&str, Root)> {
+    if bytes.len() > max {
         bail!(
-            "the file is {} bytes; XML files up to {MAX_XML_BYTES} bytes are read",
+            "the file is {} bytes; XML files up to {max} bytes are read",
             bytes.len()
         );
     }
@@ -126,4 +130,34 @@ fn namespaces(element: &quick_xml::events::BytesStart) -> Vec<(String, String)> 
                 .then(|| (key, String::from_utf8_lossy(&a.value).into_owned()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_the_bound_is_refused_before_parsing() {
+        let huge = format!("<rss>{}</rss>", "<item/>".repeat(1000));
+        let err = check_within(huge.as_bytes(), 1000).unwrap_err().to_string();
+        assert!(err.contains("1000 bytes"), "{err}");
+        assert!(check_within(huge.as_bytes(), huge.len()).is_ok());
+    }
+
+    #[test]
+    fn the_root_and_its_namespaces_are_found_past_comments() {
+        let (_, root) =
+            check(b"<?xml version=\"1.0\"?>\n<!-- c -->\n<rss xmlns:wp=\"http://wordpress.org/export/1.2/\"/>")
+                .unwrap();
+        assert_eq!(root.name, "rss");
+        assert_eq!(
+            root.namespaces,
+            [(
+                "xmlns:wp".to_owned(),
+                "http://wordpress.org/export/1.2/".to_owned()
+            )]
+        );
+        let err = check(b"<a>\n<b>\n").unwrap_err().to_string();
+        assert!(err.contains("truncated") && err.contains("line"), "{err}");
+    }
 }
