@@ -154,7 +154,7 @@ async fn render(
         .filter(|i| i.is_public(now) && tag.is_none_or(|t| i.tags.iter().any(|x| x == t)))
         .collect();
     // The order of the feeds: newest first, id breaking ties.
-    items.sort_by(|a, b| (b.published_at, b.id).cmp(&(a.published_at, a.id)));
+    items.sort_by_key(|i| std::cmp::Reverse((i.published_at, i.id)));
     let tags: Vec<String> = tag.iter().map(|t| t.to_string()).collect();
     let title = feed_title(state, &tags);
     let self_url = state.urls.archive(tag, range, format);
