@@ -38,8 +38,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Import a Jekyll news page, every `*.md` page in a folder, or a JSON Lines file (`.jsonl`,
-    /// one item per line, for bulk imports). Re-importing updates in place.
+    /// Import a Jekyll news page, every `*.md` page in a folder, a JSON Lines file (`.jsonl`,
+    /// one item per line, for bulk imports), a `herald export` (into an empty store), a
+    /// WordPress export (WXR), a Ghost export (JSON), or an RSS 2.0 or Atom 1.0 feed file.
+    /// Re-importing updates in place.
     Import {
         #[command(flatten)]
         db: DatabaseArgs,
@@ -48,6 +50,18 @@ pub enum Command {
         /// Base URL for relative links in imported bodies.
         #[arg(long, env = "HERALD_PUBLIC_URL")]
         public_url: Option<Url>,
+        /// Report what would be created, updated and skipped, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the whole store as JSON Lines (items with ids, GUIDs and every date, tokens as
+    /// hashes, meta, the change log) to PATH, or to stdout for `-` or no PATH; `herald import`
+    /// restores it into an empty store exactly.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// File to write (replaced if it exists), or `-` for stdout.
+        path: Option<PathBuf>,
     },
     /// Copy everything in one store into another (SQLite or PostgreSQL, either way): items with
     /// their ids, GUIDs and dates, tokens, meta and the change log; row counts are compared at

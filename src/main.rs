@@ -31,9 +31,11 @@ async fn main() -> anyhow::Result<()> {
             db,
             path,
             public_url,
+            dry_run,
         } => {
             // A store that does not exist yet is built aside and moved into place when whole.
-            let fresh = store::sqlite::FreshFile::for_url(db.database_url.expose());
+            let fresh =
+                store::sqlite::FreshFile::for_url(db.database_url.expose()).filter(|_| !dry_run);
             let (store, building) = match &fresh {
                 Some(fresh) => {
                     let built = Arc::new(fresh.open().await?);
@@ -58,7 +60,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let started = std::time::Instant::now();
-            let imported = import::import_path(&store, &path, &base, SystemClock.now()).await;
+            let options = import::Options { dry_run };
+            let imported =
+                import::import_with(&store, &path, &base, SystemClock.now(), options).await;
             let report = match (fresh, building) {
                 (Some(fresh), Some(built)) if imported.is_ok() => {
                     fresh.commit(&built).await?;
@@ -74,12 +78,44 @@ async fn main() -> anyhow::Result<()> {
             let secs = started.elapsed().as_secs_f64();
             let total = report.created + report.updated + report.unchanged;
             println!(
-                "imported {}: {} created, {} updated, {} unchanged in {secs:.1} s ({:.0} items/s)",
+                "{} {}: {} created, {} updated, {} unchanged, {} skipped in {secs:.1} s ({:.0} \
+                 items/s)",
+                if dry_run {
+                    "dry run, nothing written:"
+                } else {
+                    "imported"
+                },
                 path.display(),
                 report.created,
                 report.updated,
                 report.unchanged,
+                report.skipped,
                 total as f64 / secs.max(1e-9),
+            );
+        }
+        Command::Export { db, path } => {
+            let store = open(&db).await?;
+            let written = match path.as_deref().filter(|p| *p != std::path::Path::new("-")) {
+                Some(path) => {
+                    // Written aside and renamed when whole, so a failed export never leaves a
+                    // file that looks complete.
+                    let partial = path.with_extension("partial");
+                    let file = std::fs::File::create(&partial)
+                        .with_context(|| format!("cannot create {}", partial.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    let written = import::export::write(&store, &mut out).await?;
+                    out.into_inner()?.sync_all()?;
+                    std::fs::rename(&partial, path)?;
+                    written
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    import::export::write(&store, &mut out).await?
+                }
+            };
+            eprintln!(
+                "exported {} items, {} tokens, {} meta entries, {} changes",
+                written.items, written.tokens, written.meta, written.changes
             );
         }
         Command::CopyStore { from, to, force } => {

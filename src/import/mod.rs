@@ -1,8 +1,16 @@
 //! Bringing existing news into the store. Every importer turns its source into
 //! [`SourcedItem`]s whose source keys make re-imports update rather than duplicate.
 
+pub mod atom_feed;
+pub mod entry;
+pub mod export;
+pub mod ghost;
+pub mod html;
 pub mod jekyll;
 pub mod jsonl;
+pub mod rss_feed;
+pub mod wxr;
+pub mod xml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,64 +20,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use url::Url;
 
-use crate::model::slugify;
+use crate::model::NewsItem;
 use crate::schema::{self, Syntax};
-use crate::store::{AuthorDraft, DynStore, ImportReport, SourcedItem, StoreError};
-
-/// Authors an import names: each slug with the name to create it under when the store has no
-/// such author yet.
-pub type Bylines = Vec<(String, String)>;
-
-/// An importer's `authors` (names or slugs) as the slugs items store, noting each in `found`.
-pub fn byline_slugs<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-    found: &mut Bylines,
-) -> Vec<String> {
-    let mut slugs = Vec::new();
-    for name in names {
-        let name = name.trim();
-        let slug = if schema::is_slug(name) {
-            name.to_owned()
-        } else {
-            slugify(name)
-        };
-        if !found.iter().any(|(known, _)| *known == slug) {
-            found.push((slug.clone(), name.to_owned()));
-        }
-        if !slugs.contains(&slug) {
-            slugs.push(slug);
-        }
-    }
-    slugs
-}
-
-/// Creates every author an import names that the store lacks, under the name the source gave
-/// (an author that exists is left as it is: imports never rename people).
-pub async fn ensure_authors(
-    store: &DynStore,
-    bylines: &Bylines,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    for (slug, name) in bylines {
-        if store.author(slug, now).await?.is_some() {
-            continue;
-        }
-        let draft = AuthorDraft {
-            slug: slug.clone(),
-            name: name.chars().take(200).collect(),
-            bio: None,
-            url: None,
-            avatar: None,
-            email: None,
-        };
-        match store.create_author(&draft, now).await {
-            // Another writer created it meanwhile: as good.
-            Ok(_) | Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
+use crate::store::{DynStore, ImportReport, SourcedItem, rules::same_content};
 
 /// A page item's fields as the schema reads them: the page gives a title, a date (already read
 /// from any of the page's spellings) and a body, nothing else.
@@ -165,16 +118,11 @@ pub fn pages(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// that a batch is a few megabytes.
 const BULK_BATCH: usize = 2000;
 
-fn is_jsonl(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "jsonl" || e == "ndjson")
-}
-
 /// Imports a JSON Lines file ([`jsonl`]) in transactions of [`BULK_BATCH`] items, with a
 /// progress bar on a terminal. A bad line stops the import there; the batches before it are
 /// committed, and running the import again after fixing the line finishes the job.
-pub async fn import_jsonl(
-    store: &DynStore,
+async fn import_jsonl(
+    target: &mut Target<'_>,
     path: &Path,
     base: &Url,
     now: DateTime<Utc>,
@@ -223,8 +171,8 @@ pub async fn import_jsonl(
             break;
         }
         items += batch.len();
-        ensure_authors(store, &bylines, now).await?;
-        total += store.import(&batch, now).await?;
+        target.ensure_authors(&bylines, now).await?;
+        total += target.import(&batch, now).await?;
         progress.set_position(bytes);
         progress.set_message(format!("{items} items"));
     }
@@ -236,6 +184,210 @@ pub async fn import_jsonl(
     Ok(total)
 }
 
+/// The formats `herald import` reads, for the error about a file it cannot.
+pub const KNOWN_FORMATS: &str = "a Jekyll page (.md) or a folder of them, JSON Lines (.jsonl, \
+     .ndjson: items, or a `herald export`), a WordPress export (WXR .xml), a Ghost export \
+     (.json), an RSS 2.0 or an Atom 1.0 feed file (.xml, .rss, .atom)";
+
+/// What a file holds, found from its name and its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jekyll,
+    JsonLines,
+    HeraldExport,
+    WordPress,
+    Ghost,
+    Rss,
+    Atom,
+}
+
+fn unknown(path: &Path, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot import {}: {why}; Herald imports {KNOWN_FORMATS}",
+        path.display()
+    )
+}
+
+/// Reads a file an importer takes whole, within [`xml::MAX_XML_BYTES`].
+fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(xml::MAX_XML_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() > xml::MAX_XML_BYTES {
+        anyhow::bail!(
+            "cannot import {}: larger than the {} bytes read whole; split it, or use JSON Lines",
+            path.display(),
+            xml::MAX_XML_BYTES
+        );
+    }
+    Ok(bytes)
+}
+
+/// The format of the file or folder at `path`; an error naming the file and the formats known
+/// when it is none of them.
+pub fn detect(path: &Path) -> anyhow::Result<Format> {
+    if path.is_dir() {
+        return if pages(path)?.is_empty() {
+            Err(unknown(path, "the folder holds no Markdown page (*.md)"))
+        } else {
+            Ok(Format::Jekyll)
+        };
+    }
+    if !path.is_file() {
+        return Err(unknown(path, "no such file or folder"));
+    }
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match extension.as_str() {
+        "md" | "markdown" => return Ok(Format::Jekyll),
+        "jsonl" | "ndjson" => {
+            let mut first = String::new();
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).ok();
+            return Ok(if export::is_export_header(&first) {
+                Format::HeraldExport
+            } else {
+                Format::JsonLines
+            });
+        }
+        _ => {}
+    }
+    let bytes = read_bounded(path)?;
+    let start = bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&bytes)
+        .trim_ascii_start();
+    match start.first() {
+        Some(b'{') => {
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                unknown(path, &format!("line {}: not readable JSON: {e}", e.line()))
+            })?;
+            if ghost::looks_like(&doc) {
+                Ok(Format::Ghost)
+            } else {
+                Err(unknown(
+                    path,
+                    "a JSON file that is not a Ghost export (no `db[0].data.posts`)",
+                ))
+            }
+        }
+        Some(b'<') => {
+            let (_, root) = xml::check(&bytes).map_err(|e| unknown(path, &format!("{e:#}")))?;
+            let local = root.name.rsplit(':').next().unwrap_or_default();
+            let wordpress = root
+                .namespaces
+                .iter()
+                .any(|(_, uri)| uri.starts_with(wxr::NAMESPACE));
+            match local {
+                "rss" if wordpress => Ok(Format::WordPress),
+                "rss" => Ok(Format::Rss),
+                "feed" => Ok(Format::Atom),
+                other => Err(unknown(
+                    path,
+                    &format!("an XML file whose root is <{other}>"),
+                )),
+            }
+        }
+        _ => Err(unknown(
+            path,
+            "neither JSON nor XML, and not named .md or .jsonl",
+        )),
+    }
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Report what would be created, updated and skipped, and write nothing.
+    pub dry_run: bool,
+}
+
+/// Where imported items go: the store, or (dry run) a comparison with what it holds.
+struct Target<'a> {
+    store: &'a DynStore,
+    /// For a dry run: every item the store holds by source key, as it would be after the
+    /// items seen so far.
+    planned: Option<HashMap<String, NewsItem>>,
+}
+
+impl<'a> Target<'a> {
+    async fn new(store: &'a DynStore, options: Options) -> anyhow::Result<Self> {
+        let planned = if options.dry_run {
+            let mut held = HashMap::new();
+            let mut after = 0;
+            loop {
+                let batch = store.export_items(after, 1000).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.item.id;
+                held.extend(
+                    batch
+                        .into_iter()
+                        .filter_map(|s| Some((s.source_key?, s.item))),
+                );
+            }
+            Some(held)
+        } else {
+            None
+        };
+        Ok(Self { store, planned })
+    }
+
+    /// Creates the authors an import names, unless this is a dry run.
+    async fn ensure_authors(&self, bylines: &Bylines, now: DateTime<Utc>) -> anyhow::Result<()> {
+        if self.planned.is_some() {
+            return Ok(());
+        }
+        ensure_authors(self.store, bylines, now).await
+    }
+
+    async fn import(
+        &mut self,
+        items: &[SourcedItem],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ImportReport> {
+        let Some(planned) = self.planned.as_mut() else {
+            return Ok(self.store.import(items, now).await?);
+        };
+        let mut report = ImportReport::default();
+        for sourced in items {
+            let as_stored = |current: Option<&NewsItem>| NewsItem {
+                id: current.map_or(0, |c| c.id),
+                guid: current.map(|c| c.guid.clone()).unwrap_or_default(),
+                slug: sourced.item.draft.slug.clone(),
+                title: sourced.item.draft.title.clone(),
+                summary: sourced.item.draft.summary.clone(),
+                content_markdown: sourced.item.draft.content_markdown.clone(),
+                content_html: sourced.item.content_html.clone(),
+                status: sourced.item.draft.status,
+                published_at: sourced.item.draft.published_at,
+                created_at: now,
+                updated_at: now,
+                links: sourced.item.draft.links.clone(),
+                tags: sourced.item.draft.tags.clone(),
+            };
+            match planned.get(&sourced.source_key) {
+                None => report.created += 1,
+                Some(current) if same_content(current, &sourced.item) => {
+                    report.unchanged += 1;
+                    continue;
+                }
+                Some(_) => report.updated += 1,
+            }
+            let next = as_stored(planned.get(&sourced.source_key));
+            planned.insert(sourced.source_key.clone(), next);
+        }
+        Ok(report)
+    }
+}
+
 /// Imports every page at `path` (file or folder), each page in one transaction; a `.jsonl`
 /// file is a bulk import ([`import_jsonl`]).
 pub async fn import_path(
@@ -244,22 +396,81 @@ pub async fn import_path(
     base: &Url,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ImportReport> {
-    if path.is_file() && is_jsonl(path) {
-        return import_jsonl(store, path, base, now).await;
+    import_with(store, path, base, now, Options::default()).await
+}
+
+/// Imports whatever [`detect`] finds at `path`. A Herald export is restored (into an empty
+/// store only) by [`export::restore`], and counts its items as created.
+pub async fn import_with(
+    store: &DynStore,
+    path: &Path,
+    base: &Url,
+    now: DateTime<Utc>,
+    options: Options,
+) -> anyhow::Result<ImportReport> {
+    let format = detect(path)?;
+    let mut target = Target::new(store, options).await?;
+    let parsed = match format {
+        Format::JsonLines => return import_jsonl(&mut target, path, base, now).await,
+        Format::Jekyll => {
+            let mut total = ImportReport::default();
+            for page in pages(path)? {
+                let text = std::fs::read_to_string(&page)
+                    .with_context(|| format!("cannot read {}", page.display()))?;
+                let stem = page
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("page")
+                    .to_owned();
+                let (items, bylines) = from_jekyll_with_authors(&text, &stem, base)?;
+                target.ensure_authors(&bylines, now).await?;
+                total += target.import(&items, now).await?;
+            }
+            return Ok(total);
+        }
+        Format::HeraldExport => {
+            if options.dry_run {
+                anyhow::bail!("a Herald export is restored whole: --dry-run does not apply");
+            }
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let counts = export::restore(store, &mut std::io::BufReader::new(file))
+                .await
+                .with_context(|| format!("cannot restore {}", path.display()))?;
+            return Ok(ImportReport {
+                created: counts.items as usize,
+                ..ImportReport::default()
+            });
+        }
+        Format::Ghost => {
+            let doc = serde_json::from_slice(&read_bounded(path)?)?;
+            ghost::parse(doc)
+        }
+        Format::WordPress | Format::Rss | Format::Atom => {
+            let bytes = read_bounded(path)?;
+            let (text, _) = xml::check(&bytes)?;
+            match format {
+                Format::WordPress => wxr::parse(text),
+                Format::Rss => rss_feed::parse(text),
+                _ => atom_feed::parse(text),
+            }
+        }
     }
-    let mut total = ImportReport::default();
-    for page in pages(path)? {
-        let text = std::fs::read_to_string(&page)
-            .with_context(|| format!("cannot read {}", page.display()))?;
-        let stem = page
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("page")
-            .to_owned();
-        let (items, bylines) = from_jekyll_with_authors(&text, &stem, base)?;
-        ensure_authors(store, &bylines, now).await?;
-        total += store.import(&items, now).await?;
+    .with_context(|| format!("cannot import {}", path.display()))?;
+    let items = entry::to_items(&parsed, base, now)
+        .with_context(|| format!("cannot import {}", path.display()))?;
+    let progress = indicatif::ProgressBar::new(items.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} posts {elapsed}")?,
+    );
+    let mut total = ImportReport {
+        skipped: parsed.skipped.len(),
+        ..ImportReport::default()
+    };
+    for batch in items.chunks(500) {
+        total += target.import(batch, now).await?;
+        progress.inc(batch.len() as u64);
     }
+    progress.finish_and_clear();
     Ok(total)
 }
 

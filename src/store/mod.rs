@@ -429,6 +429,8 @@ pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Entries of the source left out on purpose (pages, trash, posts without a title…).
+    pub skipped: usize,
 }
 
 impl std::ops::AddAssign for ImportReport {
@@ -436,6 +438,7 @@ impl std::ops::AddAssign for ImportReport {
         self.created += other.created;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
     }
 }
 

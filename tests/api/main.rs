@@ -13,6 +13,7 @@ mod events;
 mod feeds;
 mod helpers;
 mod import;
+mod moving;
 mod openapi;
 mod ops;
 mod ops_process;

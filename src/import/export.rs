@@ -1,0 +1,344 @@
+//! `herald export`: the whole store as JSON Lines, which `herald import` restores into an empty
+//! store exactly as it was (ids, GUIDs, slugs, times, stored HTML, source keys, tokens as
+//! hashes, meta, the change log and the id counters), so every answer and feed comes out byte
+//! for byte the same.
+//!
+//! The first line names the format (`{"type":"herald-export","version":1}`), the last one
+//! (`{"type":"end",…}`) carries the row counts, so a truncated file is refused rather than
+//! restored in part. Every line between is one row: `item`, `token`, `meta`, `change` or
+//! `positions`.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Link, NewsItem, Status};
+use crate::store::{Change, ChangeKind, DynStore, Positions, StoreCounts, StoredItem, StoredToken};
+
+/// Rows read and written per batch (one transaction each on restore).
+const BATCH: u32 = 1000;
+
+pub const VERSION: u32 = 1;
+
+/// The first line of every export, which is how `herald import` tells one from a bulk file.
+pub fn is_export_header(line: &str) -> bool {
+    serde_json::from_str::<Record>(line).is_ok_and(|r| matches!(r, Record::Header { .. }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum Record {
+    #[serde(rename = "herald-export")]
+    Header {
+        version: u32,
+    },
+    Item(Box<ItemRecord>),
+    Token(TokenRecord),
+    Meta {
+        key: String,
+        value: String,
+    },
+    Change(ChangeRecord),
+    Positions {
+        item_id: i64,
+        change_seq: i64,
+    },
+    End(Counts),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemRecord {
+    id: i64,
+    guid: String,
+    slug: String,
+    title: String,
+    summary: Option<String>,
+    content_markdown: String,
+    content_html: String,
+    status: Status,
+    published_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    links: Vec<Link>,
+    tags: Vec<String>,
+    source_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRecord {
+    name: String,
+    /// The SHA-256 of the secret, as stored; the secret itself is never kept anywhere.
+    hash: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeRecord {
+    seq: i64,
+    kind: String,
+    item_id: i64,
+    tags: Vec<String>,
+    was_public: bool,
+    is_public: bool,
+    at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Counts {
+    items: i64,
+    tokens: i64,
+    meta: i64,
+    changes: i64,
+}
+
+impl From<StoredItem> for ItemRecord {
+    fn from(stored: StoredItem) -> Self {
+        let i = stored.item;
+        Self {
+            id: i.id,
+            guid: i.guid,
+            slug: i.slug,
+            title: i.title,
+            summary: i.summary,
+            content_markdown: i.content_markdown,
+            content_html: i.content_html,
+            status: i.status,
+            published_at: i.published_at,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            links: i.links,
+            tags: i.tags,
+            source_key: stored.source_key,
+        }
+    }
+}
+
+impl From<ItemRecord> for StoredItem {
+    fn from(r: ItemRecord) -> Self {
+        StoredItem {
+            item: NewsItem {
+                id: r.id,
+                guid: r.guid,
+                slug: r.slug,
+                title: r.title,
+                summary: r.summary,
+                content_markdown: r.content_markdown,
+                content_html: r.content_html,
+                status: r.status,
+                published_at: r.published_at,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                links: r.links,
+                tags: r.tags,
+            },
+            source_key: r.source_key,
+        }
+    }
+}
+
+fn line(out: &mut impl Write, record: &Record) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes every row of `store` to `out`; returns what was written. Stop writers first for a
+/// consistent export: rows written meanwhile may or may not be in it.
+pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<StoreCounts> {
+    let mut counts = Counts::default();
+    line(out, &Record::Header { version: VERSION })?;
+    let mut after = 0;
+    loop {
+        let items = store.export_items(after, BATCH).await?;
+        let Some(last) = items.last() else { break };
+        after = last.item.id;
+        for item in items {
+            counts.items += 1;
+            line(out, &Record::Item(Box::new(item.into())))?;
+        }
+    }
+    for t in store.export_tokens().await? {
+        counts.tokens += 1;
+        let record = TokenRecord {
+            name: t.name,
+            hash: t.hash,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+        };
+        line(out, &Record::Token(record))?;
+    }
+    for (key, value) in store.export_meta().await? {
+        counts.meta += 1;
+        line(out, &Record::Meta { key, value })?;
+    }
+    let mut seq = 0;
+    loop {
+        let changes = store.changes_after(seq, BATCH).await?;
+        let Some(last) = changes.last() else { break };
+        seq = last.seq;
+        for c in changes {
+            counts.changes += 1;
+            let record = ChangeRecord {
+                seq: c.seq,
+                kind: c.kind.as_str().to_owned(),
+                item_id: c.item_id,
+                tags: c.tags,
+                was_public: c.was_public,
+                is_public: c.is_public,
+                at: c.at,
+            };
+            line(out, &Record::Change(record))?;
+        }
+    }
+    let positions = store.positions().await?;
+    line(
+        out,
+        &Record::Positions {
+            item_id: positions.item_id,
+            change_seq: positions.change_seq,
+        },
+    )?;
+    let written = StoreCounts {
+        items: counts.items,
+        tokens: counts.tokens,
+        meta: counts.meta,
+        changes: counts.changes,
+        ..StoreCounts::default()
+    };
+    line(out, &Record::End(counts))?;
+    out.flush()?;
+    Ok(written)
+}
+
+/// Rows waiting to be written, flushed a batch at a time.
+#[derive(Default)]
+struct Pending {
+    items: Vec<StoredItem>,
+    changes: Vec<Change>,
+}
+
+/// Restores an export into `store`, which must hold no items, tokens or changes. Its meta
+/// (such as the public URL a fresh store records) is replaced by the export's, so the store
+/// is exactly the exported one. Errors name the line.
+pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Result<StoreCounts> {
+    let held = store.counts().await?;
+    if held.items + held.tokens + held.changes > 0 {
+        bail!(
+            "an export is restored only into an empty store, and this one holds {}",
+            crate::store::copy::describe(&held)
+        );
+    }
+    store.clear().await?;
+    let mut counts = Counts::default();
+    let mut pending = Pending::default();
+    let mut text = String::new();
+    let mut number = 0usize;
+    let mut ended = None;
+    loop {
+        text.clear();
+        if reader.read_line(&mut text)? == 0 {
+            break;
+        }
+        number += 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(&text)
+            .with_context(|| format!("line {number}: not a Herald export row"))?;
+        if ended.is_some() {
+            bail!("line {number}: rows after the end line");
+        }
+        match record {
+            Record::Header { version } if number == 1 && version == VERSION => {}
+            Record::Header { version } => {
+                bail!(
+                    "line {number}: an export header (version {version}) out of place; this Herald reads version {VERSION} at line 1"
+                )
+            }
+            _ if number == 1 => bail!("line 1: not a Herald export header"),
+            Record::Item(item) => {
+                counts.items += 1;
+                pending.items.push((*item).into());
+            }
+            Record::Token(t) => {
+                counts.tokens += 1;
+                let token = StoredToken {
+                    name: t.name,
+                    hash: t.hash,
+                    created_at: t.created_at,
+                    revoked_at: t.revoked_at,
+                };
+                store.insert_tokens(&[token]).await?;
+            }
+            Record::Meta { key, value } => {
+                counts.meta += 1;
+                store.set_meta(&key, &value).await?;
+            }
+            Record::Change(c) => {
+                counts.changes += 1;
+                let kind = ChangeKind::parse(&c.kind).with_context(|| {
+                    format!("line {number}: `kind` `{}` is not a kind of change", c.kind)
+                })?;
+                pending.changes.push(Change {
+                    seq: c.seq,
+                    kind,
+                    item_id: c.item_id,
+                    tags: c.tags,
+                    was_public: c.was_public,
+                    is_public: c.is_public,
+                    at: c.at,
+                });
+            }
+            Record::Positions {
+                item_id,
+                change_seq,
+            } => {
+                flush(store, &mut pending, true).await?;
+                store
+                    .advance_positions(Positions {
+                        item_id,
+                        change_seq,
+                    })
+                    .await?;
+            }
+            Record::End(expected) => ended = Some((number, expected)),
+        }
+        flush(store, &mut pending, false).await?;
+    }
+    let Some((at, expected)) = ended else {
+        bail!("the export ends at line {number} without its end line: it is truncated");
+    };
+    flush(store, &mut pending, true).await?;
+    if expected != counts {
+        bail!("line {at}: the end line counts {expected:?} but the file holds {counts:?}");
+    }
+    Ok(StoreCounts {
+        items: counts.items,
+        tokens: counts.tokens,
+        meta: counts.meta,
+        changes: counts.changes,
+        ..StoreCounts::default()
+    })
+}
+
+async fn flush(store: &DynStore, pending: &mut Pending, all: bool) -> anyhow::Result<()> {
+    let full = |n: usize| n > 0 && (all || n >= BATCH as usize);
+    if full(pending.items.len()) {
+        store
+            .insert_items(&std::mem::take(&mut pending.items))
+            .await?;
+    }
+    if full(pending.changes.len()) {
+        store
+            .insert_changes(&std::mem::take(&mut pending.changes))
+            .await?;
+    }
+    Ok(())
+}
