@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
 
-use super::news::{ListParams, normalise_tag};
+use super::news::{ListParams, normalise_tag, parse_bound};
 use super::not_allowed;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::FeedKey;
@@ -17,7 +17,7 @@ use crate::http_cache;
 use crate::response_cache::CacheKey;
 use crate::response_cache::Rendered;
 use crate::state::AppState;
-use crate::store::{ListQuery, Visibility};
+use crate::store::{ListQuery, Sort, Visibility};
 use crate::urls::tag_feed_path;
 
 /// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
@@ -268,33 +268,60 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
 
 /// The query string of the feed's own URL: only the parameters that change what it lists,
 /// sorted. Whatever the list API ignores (cache-busters, tracking, paging, repeats) is left out,
-/// so such URLs share the canonical feed's cache entry instead of rendering one each. Each
-/// parameter is dropped if the query without it means the same, so filters added to
-/// `ListParams` later count without changes here.
+/// so such URLs share the canonical feed's cache entry instead of rendering one each.
+///
+/// One pass over the parameters (at most `MAX_QUERY_PARAMS`, checked by [`feed_query`]), so a
+/// long query string costs linear time. The result is the one feed ids have always been made
+/// of: every `q`; per tag, its greatest spelling unless the path names it; for `since`, `until`
+/// and a non-default `sort`, the greatest spelling of the value in force. A filter added to
+/// `ListParams` must be added here too (`a_self_link_keeps_every_filter` names them).
 fn self_query(query: &str, path_tag: Option<&str>, full: &ListQuery) -> String {
     if query.is_empty() {
         return String::new();
     }
-    let encode = |pairs: &[(String, String)]| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
-    let mut kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    kept.sort();
-    let mut i = 0;
-    while i < kept.len() {
-        let mut without = kept.clone();
-        without.remove(i);
-        if feed_query(&encode(&without), path_tag, full.limit).is_ok_and(|q| &q == full) {
-            kept = without;
-        } else {
-            i += 1;
-        }
+    let mut kept: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::new();
+    let mut tags: Vec<(String, Cow<'_, str>)> = Vec::new();
+    let mut single: [Option<Cow<'_, str>>; 3] = [None, None, None];
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match key.as_ref() {
+            "q" => {
+                kept.push((key, value));
+                continue;
+            }
+            "tag" => {
+                if let Ok(tag) = normalise_tag(&value)
+                    && path_tag != Some(tag.as_str())
+                {
+                    match tags.iter_mut().find(|(t, _)| *t == tag) {
+                        Some((_, best)) => *best = value.max(best.clone()),
+                        None => tags.push((tag, value)),
+                    }
+                }
+                continue;
+            }
+            "since" if parse_bound("since", &value, false).ok() == full.since => 0,
+            "until" if parse_bound("until", &value, true).ok() == full.until => 1,
+            "sort" if full.sort != Sort::default() && Sort::parse(&value) == Some(full.sort) => 2,
+            _ => continue,
+        };
+        let best = &mut single[slot];
+        *best = Some(match best.take() {
+            Some(other) => other.max(value),
+            None => value,
+        });
     }
-    encode(&kept)
+    let names = ["since", "until", "sort"];
+    kept.extend(tags.into_iter().map(|(_, raw)| (Cow::Borrowed("tag"), raw)));
+    kept.extend(
+        names
+            .into_iter()
+            .zip(single)
+            .filter_map(|(name, value)| Some((Cow::Borrowed(name), value?))),
+    );
+    kept.sort();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish()
 }
 
 async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResult<Rendered> {
@@ -328,4 +355,61 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         doc.updated,
         state.store.next_due(now).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How self links were made before: each parameter dropped if the query without it means
+    /// the same. Quadratic, but the definition the linear [`self_query`] must keep to, since feed
+    /// ids (Atom's is the self link) never change once published.
+    fn greedy_self_query(query: &str, path_tag: Option<&str>, full: &ListQuery) -> String {
+        let encode = |pairs: &[(String, String)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let mut kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        kept.sort();
+        let mut i = 0;
+        while i < kept.len() {
+            let mut without = kept.clone();
+            without.remove(i);
+            if feed_query(&encode(&without), path_tag, full.limit).is_ok_and(|q| &q == full) {
+                kept = without;
+            } else {
+                i += 1;
+            }
+        }
+        encode(&kept)
+    }
+
+    #[test]
+    fn a_self_link_keeps_every_filter_as_it_always_did() {
+        let cases = [
+            "",
+            "utm_source=x&_=17",
+            "tag=Press&tag=press&tag=b&tag=%20B%20",
+            "q=rust+ai&q=rust&sort=relevance",
+            "sort=-published_at&limit=5&count=true&fields=id",
+            "sort=published_at&sort=published_at",
+            "since=2020-01-01&since=2020-01-01T00:00:00Z&until=2021-01-01",
+            "until=2021-01-01T23:59:59Z&until=2021-01-01&since=2019-05-05T10:00:00%2B02:00",
+            "tag=press&tag=tech&q=%22open+source%22&zzz=1&since=2020-02-02",
+            "status=draft&tag=a&tag=a&tag=A",
+        ];
+        for path_tag in [None, Some("press"), Some("b")] {
+            for case in cases {
+                let full = feed_query(case, path_tag, 20).unwrap();
+                assert_eq!(
+                    self_query(case, path_tag, &full),
+                    greedy_self_query(case, path_tag, &full),
+                    "{case} under the tag {path_tag:?}"
+                );
+            }
+        }
+    }
 }

@@ -264,6 +264,11 @@ pub const MAX_QUERY_TERMS: usize = 16;
 /// A one- or two-letter prefix matches most of the vocabulary: over a million items it takes
 /// seconds, so it is refused rather than allowed to tie up the database.
 pub const MIN_PREFIX_CHARS: usize = 3;
+/// Most parameters a list or feed query string may carry, and most distinct `tag` filters: each
+/// parameter costs parsing and canonicalising, each tag a clause in SQL, so an anonymous request
+/// must not be able to ask for thousands.
+pub const MAX_QUERY_PARAMS: usize = 50;
+pub const MAX_FILTER_TAGS: usize = 10;
 
 /// The list parameters, parsed from the raw query string so repeated keys (`tag`) survive and
 /// every bad value is reported by name. Shared by every list-shaped endpoint (JSON and feeds):
@@ -309,6 +314,15 @@ impl ListParams {
             limit: DEFAULT_LIMIT,
             ..ListParams::default()
         };
+        if url::form_urlencoded::parse(query.as_bytes())
+            .nth(MAX_QUERY_PARAMS)
+            .is_some()
+        {
+            return Err(ApiError::invalid(
+                "query",
+                format!("the query string must have at most {MAX_QUERY_PARAMS} parameters"),
+            ));
+        }
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
                 "limit" => {
@@ -331,6 +345,12 @@ impl ListParams {
                 "tag" => {
                     let tag = normalise_tag(&value)?;
                     if !params.tags.contains(&tag) {
+                        if params.tags.len() == MAX_FILTER_TAGS {
+                            return Err(ApiError::invalid(
+                                "tag",
+                                format!("at most {MAX_FILTER_TAGS} different tags may be given"),
+                            ));
+                        }
                         params.tags.push(tag);
                     }
                 }
@@ -502,7 +522,7 @@ impl ListParams {
 
 /// RFC 3339, or a calendar date (UTC): the start of that day for `since`, its last second for
 /// `until`, so both bounds include the whole day.
-fn parse_bound(name: &str, value: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
+pub(crate) fn parse_bound(name: &str, value: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
     }

@@ -10,6 +10,7 @@ mod counts;
 mod engines;
 mod events;
 mod feeds;
+mod hardening;
 mod helpers;
 mod import;
 mod openapi;
