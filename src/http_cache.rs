@@ -546,7 +546,7 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
     let cache_control = match headers.get(header::CACHE_CONTROL) {
         Some(value) => value.clone(),
         // Answers to authenticated requests may hold drafts: never for shared caches.
-        None if authed => HeaderValue::from_static("private, no-cache"),
+        None if authed => crate::response_policy::PRIVATE,
         None => caching
             .map(|c| c.policy.public().clone())
             .unwrap_or_else(|| CachePolicy::default().public),
@@ -566,7 +566,13 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
     }
     caching_headers(&mut out, etag, modified_header, cache_control);
     if authed {
-        out.append_header((header::VARY, HeaderValue::from_static("Authorization")));
+        // One `Vary` value: the CORS layer rewrites `Vary` from its first value, and a second
+        // header line would be lost there, letting a shared cache mix editors' answers with
+        // the public's.
+        out.insert_header((
+            header::VARY,
+            HeaderValue::from_static("Accept-Encoding, Authorization"),
+        ));
     }
     let out = if fresh {
         out.finish()
@@ -669,10 +675,10 @@ mod tests {
         let res = test::call_service(&app, req).await;
         assert_eq!(
             res.headers().get(header::CACHE_CONTROL).unwrap(),
-            "private, no-cache"
+            "private, no-store"
         );
         let vary: Vec<_> = res.headers().get_all(header::VARY).collect();
-        assert!(vary.iter().any(|v| *v == "Authorization"), "{vary:?}");
+        assert_eq!(vary, ["Accept-Encoding, Authorization"]);
     }
 
     #[test]

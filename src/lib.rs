@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod model;
 pub mod openapi;
 pub mod response_cache;
+pub mod response_policy;
 pub mod revision;
 pub mod schema;
 pub mod startup;

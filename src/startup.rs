@@ -16,7 +16,7 @@ use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
-use crate::{access_log, api, events, http_cache, import, markdown, openapi};
+use crate::{access_log, api, events, http_cache, import, markdown, openapi, response_policy};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -219,5 +219,7 @@ pub fn build_app(
         // Outside everything else, so CORS headers land on every answer, errors and 404s
         // included.
         .wrap(cors)
+        // nosniff, charsets and `private, no-store` on every answer, whichever layer made it.
+        .wrap(response_policy::ResponsePolicy)
         .wrap(access_log::AccessLog)
 }

@@ -209,10 +209,7 @@ pub fn item_response(
 
 /// Answers computed for an editor may show drafts: no cache may keep or share them.
 fn private(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    headers.insert(header::CACHE_CONTROL, crate::response_policy::PRIVATE);
 }
 
 /// A page of items (whole, or the keys `fields` picked). Its contract is [`NewsPage`].

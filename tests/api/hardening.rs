@@ -73,3 +73,158 @@ async fn too_many_tag_filters_are_refused_by_every_list_and_feed() {
         assert_eq!(body["errors"][0]["field"], "query", "{base}: {body}");
     }
 }
+
+fn tokens(response: &reqwest::Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap().split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Through the whole middleware stack of a real server: caching, then CORS, then the rest.
+#[tokio::test]
+async fn an_editors_answer_varies_on_authorization_alongside_origin() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for path in [
+        "/api/v1/news?status=draft",
+        "/api/v1/news/1",
+        "/api/v1/news",
+    ] {
+        for origin in [None, Some("http://app.example")] {
+            let mut request = app.authed(reqwest::Method::GET, path, &token);
+            if let Some(origin) = origin {
+                request = request.header("Origin", origin);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let vary = tokens(&response, "vary");
+            for name in ["authorization", "origin", "accept-encoding"] {
+                assert!(
+                    vary.iter().any(|v| v == name),
+                    "{name} in {vary:?} ({path}, {origin:?})"
+                );
+            }
+        }
+    }
+}
+
+const PRIVATE: &str = "private, no-store";
+
+fn cache_control(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("cache-control")
+        .map_or("", |v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn every_write_answer_and_every_authenticated_answer_is_private_no_store() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let send = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = app.authed(method, path, &token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let draft = serde_json::json!({"title": "Acquisition talks", "status": "draft"});
+    let created = send(reqwest::Method::POST, "/api/v1/news", Some(draft))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(cache_control(&created), PRIVATE);
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"].clone();
+    let item = format!("/api/v1/news/{id}");
+    let replaced = serde_json::json!({"title": "Acquisition talks, again", "status": "draft"});
+    let answers = [
+        send(reqwest::Method::PUT, &item, Some(replaced))
+            .await
+            .unwrap(),
+        send(
+            reqwest::Method::PATCH,
+            &item,
+            Some(serde_json::json!({"summary": "s"})),
+        )
+        .await
+        .unwrap(),
+        // A refused write says what it refused: private too.
+        send(
+            reqwest::Method::POST,
+            "/api/v1/news",
+            Some(serde_json::json!({})),
+        )
+        .await
+        .unwrap(),
+        send(reqwest::Method::GET, &item, None).await.unwrap(),
+        send(reqwest::Method::GET, "/api/v1/news?status=draft", None)
+            .await
+            .unwrap(),
+        send(reqwest::Method::GET, "/api/v1/tags", None)
+            .await
+            .unwrap(),
+        send(reqwest::Method::GET, "/feed.json", None)
+            .await
+            .unwrap(),
+        send(reqwest::Method::DELETE, &item, None).await.unwrap(),
+    ];
+    for response in answers {
+        let what = format!("{} {}", response.status(), response.url());
+        assert_eq!(cache_control(&response), PRIVATE, "{what}");
+    }
+    // Anonymous reads stay shareable.
+    let public = app.get("/api/v1/news").await;
+    assert!(cache_control(&public).starts_with("public"), "{public:?}");
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_every_text_answer_its_charset() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz",
+        "/feed.rss",
+        "/feed.atom",
+        "/feed.json",
+        "/api/v1/news",
+        "/api/v1/news/1",
+        "/api/v1/news?limit=0",
+        "/api/v1/tags",
+        "/news/1",
+        "/openapi.yaml",
+        "/openapi.json",
+        "/docs/",
+        "/docs/index.css",
+        "/no/such/page",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path}"
+        );
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let text = content_type.starts_with("text/")
+            || content_type.contains("xml")
+            || content_type.contains("yaml");
+        if text {
+            assert!(
+                content_type.contains("charset=utf-8"),
+                "{path}: {content_type}"
+            );
+        }
+    }
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    assert_eq!(docs.headers()["content-type"], "text/html; charset=utf-8");
+}
