@@ -228,3 +228,87 @@ async fn every_answer_says_nosniff_and_every_text_answer_its_charset() {
     assert_eq!(docs.status(), 200);
     assert_eq!(docs.headers()["content-type"], "text/html; charset=utf-8");
 }
+
+/// Polls `/healthz` until `done` is set, asserting every answer comes within `bound`: proof that
+/// a heavy request elsewhere holds no worker the others need.
+async fn healthz_keeps_answering(
+    app: &TestApp,
+    done: &std::sync::atomic::AtomicBool,
+    bound: Duration,
+) {
+    use std::sync::atomic::Ordering;
+    let mut answered = 0;
+    while !done.load(Ordering::SeqCst) {
+        let (response, took) = timed_get(app, "/healthz").await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            took < bound,
+            "/healthz took {took:?} while a heavy request ran"
+        );
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(answered > 0);
+}
+
+#[tokio::test]
+async fn a_mebibyte_of_nesting_is_refused_promptly_while_others_are_answered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app().await;
+    let token = app.token().await;
+    // Just under the 1 MiB Markdown limit: nested blockquotes, lists and raw HTML, each of which
+    // once held an async worker for minutes in the sanitiser.
+    let limit = 1024 * 1024 - 16;
+    for body in [
+        ">".repeat(limit),
+        format!("{}x\n", "> ".repeat(200)).repeat(limit / 403),
+        "1. ".repeat(limit / 3),
+        "<div>".repeat(limit / 5),
+    ] {
+        let done = AtomicBool::new(false);
+        let write = async {
+            let started = Instant::now();
+            let response = app
+                .authed(reqwest::Method::POST, "/api/v1/news", &token)
+                .json(&serde_json::json!({"title": "Deep", "content_markdown": body}))
+                .send()
+                .await
+                .unwrap();
+            let took = started.elapsed();
+            done.store(true, Ordering::SeqCst);
+            (response, took)
+        };
+        let ((response, took), ()) =
+            tokio::join!(write, healthz_keeps_answering(&app, &done, PROMPTLY));
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(
+            problem["errors"][0]["field"], "content_markdown",
+            "{problem}"
+        );
+        assert!(took < Duration::from_secs(10), "refused after {took:?}");
+    }
+    // Nothing half-written.
+    let all = app.authed(reqwest::Method::GET, "/api/v1/news?status=draft", &token);
+    assert_eq!(all.send().await.unwrap().status(), 200);
+    let deep = app.get("/api/v1/news/deep").await;
+    assert_eq!(deep.status(), 404);
+}
+
+#[tokio::test]
+async fn ordinary_nesting_is_still_rendered() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let markdown = "> quoted\n> > twice, with *emphasis*\n\n- a\n  - b\n    - c\n\n<div><p>raw <b>html</b></p></div>\n";
+    let response = app
+        .authed(reqwest::Method::POST, "/api/v1/news", &token)
+        .json(&serde_json::json!({"title": "Nested", "content_markdown": markdown}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let item: serde_json::Value = response.json().await.unwrap();
+    let html = item["content_html"].as_str().unwrap();
+    assert!(html.contains("<blockquote>"), "{html}");
+    assert!(html.contains("<em>emphasis</em>"), "{html}");
+    assert!(html.contains("<b>html</b>"), "{html}");
+}
