@@ -229,6 +229,14 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: one per CPU core].
     #[arg(long, env = "HERALD_WORKERS", value_parser = at_least_one)]
     pub workers: Option<usize>,
+    /// Seconds a read (GET, HEAD, OPTIONS) may take before it is answered 503.
+    #[arg(long, env = "HERALD_READ_TIMEOUT", value_parser = crate::time_budget::parse_secs,
+          default_value = crate::time_budget::DEFAULT_READ_SECS)]
+    pub read_timeout: Duration,
+    /// Seconds a write (POST, PUT, PATCH, DELETE) may take before it is answered 503.
+    #[arg(long, env = "HERALD_WRITE_TIMEOUT", value_parser = crate::time_budget::parse_secs,
+          default_value = crate::time_budget::DEFAULT_WRITE_SECS)]
+    pub write_timeout: Duration,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
@@ -316,6 +324,8 @@ pub struct Settings {
     /// How often the change log is polled (see `events::watch`); not a flag: tests lengthen it
     /// to show that the store's wake-ups alone bring another replica's writes.
     pub watch_every: Duration,
+    /// How long one request may take (see `time_budget`).
+    pub time_budget: crate::time_budget::TimeBudget,
 }
 
 impl Default for Settings {
@@ -333,6 +343,7 @@ impl Default for Settings {
             cache_budget: DEFAULT_CACHE_BUDGET,
             workers: None,
             watch_every: crate::events::WATCH_EVERY,
+            time_budget: crate::time_budget::TimeBudget::default(),
         }
     }
 }
@@ -352,6 +363,10 @@ impl From<ServeArgs> for Settings {
             cache_budget: args.cache_budget,
             workers: args.workers,
             watch_every: crate::events::WATCH_EVERY,
+            time_budget: crate::time_budget::TimeBudget {
+                read: args.read_timeout,
+                write: args.write_timeout,
+            },
         }
     }
 }

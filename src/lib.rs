@@ -22,5 +22,6 @@ pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod time_budget;
 pub mod urls;
 pub mod websub;

@@ -57,7 +57,8 @@ impl Application {
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
-                .with_cache_budget(settings.cache_budget, settings.workers),
+                .with_cache_budget(settings.cache_budget, settings.workers)
+                .with_time_budget(settings.time_budget),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.
@@ -201,6 +202,7 @@ pub fn build_app(
 > {
     let cors = state.cors_origins.middleware();
     let json_caching = state.json_caching.clone();
+    let time_budget = state.time_budget;
     App::new()
         .app_data(state)
         .app_data(json_caching)
@@ -216,6 +218,8 @@ pub fn build_app(
         )
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))
+        // Inside CORS and the response policy, so a 503 past the budget carries their headers.
+        .wrap(time_budget)
         // Outside everything else, so CORS headers land on every answer, errors and 404s
         // included.
         .wrap(cors)

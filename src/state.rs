@@ -14,6 +14,7 @@ use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
 use crate::store::DynStore;
+use crate::time_budget::TimeBudget;
 use crate::urls::Urls;
 use crate::websub::{self, Publisher};
 
@@ -39,6 +40,8 @@ pub struct AppState {
     pub json_caching: web::Data<JsonCaching>,
     /// Where committed changes are announced; the revision and WebSub listen.
     pub events: Arc<Events>,
+    /// How long one request may take (see `time_budget`).
+    pub time_budget: TimeBudget,
 }
 
 impl AppState {
@@ -60,7 +63,13 @@ impl AppState {
             responses: ResponseCache::default(),
             json_caching,
             events,
+            time_budget: TimeBudget::default(),
         }
+    }
+
+    pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {
+        self.time_budget = budget;
+        self
     }
 
     /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).

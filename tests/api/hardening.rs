@@ -312,3 +312,34 @@ async fn ordinary_nesting_is_still_rendered() {
     assert!(html.contains("<em>emphasis</em>"), "{html}");
     assert!(html.contains("<b>html</b>"), "{html}");
 }
+
+#[tokio::test]
+async fn a_request_past_its_time_budget_gets_a_503_and_leaves_nothing_behind() {
+    let app = crate::helpers::spawn_adjusted(|s| {
+        s.time_budget.write = Duration::from_millis(50);
+    })
+    .await;
+    let token = app.token().await;
+    // Allowed, but a lot of work: 30 nested quotes, again and again, for a mebibyte.
+    let block = format!("{}x\n\n", "> ".repeat(30));
+    let markdown = block.repeat(1024 * 1024 / block.len());
+    let started = Instant::now();
+    let response = app
+        .authed(reqwest::Method::POST, "/api/v1/news", &token)
+        .json(&serde_json::json!({"title": "Slow to render", "content_markdown": markdown}))
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
+    let problem = assert_problem(response, 503).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("budget"),
+        "{problem}"
+    );
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+    // Reads keep their own budget and are answered.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/api/v1/news/slow-to-render").await.status(), 404);
+}
