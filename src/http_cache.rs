@@ -212,14 +212,45 @@ pub struct Representation {
     extra: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// How hard a representation is compressed: `Best` for answers many clients share (the main
+/// and tag feeds, items), made once per change; `Quick` for what one client's filters made
+/// (a `?since=` feed, a search page), where brotli 11 would cost more than it saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    Best,
+    Quick,
+}
+
+impl Effort {
+    /// gzip level and brotli quality.
+    fn levels(self) -> (u32, u32) {
+        match self {
+            Effort::Best => (9, 11),
+            Effort::Quick => (6, 4),
+        }
+    }
+}
+
 impl Representation {
     /// Tags and compresses `body` (maximum compression: this runs once per change).
     pub fn new(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Self {
+        Self::compressed(body, content_type, modified, Effort::Best)
+    }
+
+    /// Tags and compresses `body` as hard as `effort` says. CPU work: call it on the blocking
+    /// pool for large bodies.
+    pub fn compressed(
+        body: Vec<u8>,
+        content_type: &'static str,
+        modified: DateTime<Utc>,
+        effort: Effort,
+    ) -> Self {
         let etag = etag::strong(&body);
         let worth = body.len() >= MIN_COMPRESS;
+        let (gzip_level, brotli_quality) = effort.levels();
         let smaller = |c: Option<Bytes>| c.filter(|c| worth && c.len() < body.len());
-        let gzip = smaller(gzip(&body, 9));
-        let brotli = smaller(brotli(&body, 11));
+        let gzip = smaller(gzip(&body, gzip_level));
+        let brotli = smaller(brotli(&body, brotli_quality));
         Self {
             content_type: HeaderValue::from_static(content_type),
             etag_header: HeaderValue::from_str(&etag).expect("hex in quotes is a valid header"),
@@ -586,10 +617,11 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             Coding::Identity
         };
         // Per request, so a quick level: these bodies are a page of JSON at most.
+        let (gzip_level, brotli_quality) = Effort::Quick.levels();
         let encoded = match coding {
             Coding::Identity => None,
-            Coding::Gzip => gzip(&bytes, 6),
-            Coding::Brotli => brotli(&bytes, 4),
+            Coding::Gzip => gzip(&bytes, gzip_level),
+            Coding::Brotli => brotli(&bytes, brotli_quality),
         };
         match (encoded, coding.header()) {
             (Some(encoded), Some(value)) => {

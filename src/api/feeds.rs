@@ -68,7 +68,8 @@ pub struct FeedsDoc;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct FeedFilters {
-    /// Only items with every given tag (repeatable).
+    /// Only items with every given tag (repeatable, at most 10 different; at most 50 parameters
+    /// in all).
     tag: Option<Vec<String>>,
     /// Full-text search, as in `GET /api/v1/news`.
     #[param(max_length = 500)]
@@ -349,10 +350,15 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         },
         entries,
     );
+    let (format, updated) = (key.format, doc.updated);
+    // Serialising a feed is CPU work: off the async workers.
+    let body = web::block(move || format.render(&doc))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rendering a feed")))??;
     Ok(Rendered::new(
-        key.format.render(&doc)?,
-        key.format.content_type(),
-        doc.updated,
+        body,
+        format.content_type(),
+        updated,
         state.store.next_due(now).await?,
     ))
 }

@@ -629,7 +629,7 @@ fn pick(view: ItemView<'_>, fields: &[&str]) -> ApiResult<serde_json::Map<String
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, description = "Opaque position from `next_cursor` or the `Link` header"),
-        ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable)"),
+        ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable, at most 10 different; at most 50 parameters in all)"),
         ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, summary and body: words (all must match), `\"a phrase\"`, `prefix*` (3+ letters). At most 500 characters and 16 terms"),
         ("since" = Option<String>, Query, description = "Published at or after: RFC 3339, or a date (`2018-03-01`, from the start of that day, UTC)"),
         ("until" = Option<String>, Query, description = "Published at or before: RFC 3339, or a date (to the end of that day, UTC)"),

@@ -343,3 +343,50 @@ async fn a_request_past_its_time_budget_gets_a_503_and_leaves_nothing_behind() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert_eq!(app.get("/api/v1/news/slow-to-render").await.status(), 404);
 }
+
+#[tokio::test]
+async fn thirty_distinct_filter_feeds_do_not_hold_up_the_main_feed() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let created = app
+        .authed(reqwest::Method::POST, "/api/v1/news", &token)
+        .json(&serde_json::json!({"title": "Fresh news", "content_markdown": "Just in."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let filtered = (0..30).map(|n| {
+        let path = format!("/feed.atom?since=2000-01-{:02}T00:00:{n:02}Z", n % 28 + 1);
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(app.url(&path))
+                .header("Accept-Encoding", "br")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.bytes().await.unwrap();
+        }
+    });
+    let main = async {
+        tokio::task::yield_now().await;
+        let (response, took) = timed_get(&app, "/feed.rss").await;
+        assert_eq!(response.status(), 200);
+        assert!(response.text().await.unwrap().contains("Fresh news"));
+        took
+    };
+    let (_, took) = tokio::join!(futures_util::future::join_all(filtered), main);
+    assert!(took < PROMPTLY, "the main feed waited {took:?}");
+    // Filter feeds are still compressed, only less hard.
+    let response = app
+        .raw(
+            "GET",
+            "/feed.atom?since=2000-01-01",
+            &[("Accept-Encoding", "br")],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-encoding"), Some("br"));
+}
