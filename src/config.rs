@@ -256,6 +256,14 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
     #[command(flatten)]
     pub ops: OpsArgs,
+    /// Seconds a read (GET, HEAD, OPTIONS) may take before it is answered 503.
+    #[arg(long, env = "HERALD_READ_TIMEOUT", value_parser = crate::time_budget::parse_secs,
+          default_value = crate::time_budget::DEFAULT_READ_SECS)]
+    pub read_timeout: Duration,
+    /// Seconds a write (POST, PUT, PATCH, DELETE) may take before it is answered 503.
+    #[arg(long, env = "HERALD_WRITE_TIMEOUT", value_parser = crate::time_budget::parse_secs,
+          default_value = crate::time_budget::DEFAULT_WRITE_SECS)]
+    pub write_timeout: Duration,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
@@ -345,6 +353,8 @@ pub struct Settings {
     pub watch_every: Duration,
     /// Connection limits, shutdown and metrics address.
     pub ops: OpsSettings,
+    /// How long one request may take (see `time_budget`).
+    pub time_budget: crate::time_budget::TimeBudget,
 }
 
 impl Default for Settings {
@@ -363,6 +373,7 @@ impl Default for Settings {
             workers: None,
             watch_every: crate::events::WATCH_EVERY,
             ops: OpsSettings::default(),
+            time_budget: crate::time_budget::TimeBudget::default(),
         }
     }
 }
@@ -383,6 +394,10 @@ impl From<ServeArgs> for Settings {
             workers: args.workers,
             watch_every: crate::events::WATCH_EVERY,
             ops: OpsSettings::from(args.ops),
+            time_budget: crate::time_budget::TimeBudget {
+                read: args.read_timeout,
+                write: args.write_timeout,
+            },
         }
     }
 }

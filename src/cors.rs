@@ -291,17 +291,25 @@ fn add_no_origin_headers(headers: &mut header::HeaderMap) {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         header::HeaderValue::from_static(&EXPOSED_LIST),
     );
-    let vary = match headers.get(header::VARY) {
-        None => header::HeaderValue::from_static(CORS_VARY),
+    let mut values = headers.get_all(header::VARY);
+    let vary = match (values.next(), values.next()) {
+        (None, _) => header::HeaderValue::from_static(CORS_VARY),
         // What every cached answer says: no allocation for it.
-        Some(v) if v == "Accept-Encoding" => {
+        (Some(v), None) if v == "Accept-Encoding" => {
             header::HeaderValue::from_static(concat!("Accept-Encoding, ", cors_vary!()))
         }
-        Some(v) => {
-            let mut value = v.as_bytes().to_vec();
-            value.extend_from_slice(b", ");
+        // Every value kept (`Authorization` among them): one `Vary` line replaces them all.
+        _ => {
+            let mut value = Vec::new();
+            for v in headers.get_all(header::VARY) {
+                value.extend_from_slice(v.as_bytes());
+                value.extend_from_slice(b", ");
+            }
             value.extend_from_slice(CORS_VARY.as_bytes());
-            header::HeaderValue::from_bytes(&value).unwrap_or_else(|_| v.clone())
+            match header::HeaderValue::from_bytes(&value) {
+                Ok(value) => value,
+                Err(_) => return,
+            }
         }
     };
     headers.insert(header::VARY, vary);

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The cause is logged, never sent.
     #[error("the database is unavailable: {0:#}")]
     Unavailable(anyhow::Error),
+    /// The request ran past its time budget (see `time_budget`): a 503 with `Retry-After`.
+    #[error("the request took longer than its {0:?} budget; try again shortly")]
+    TimedOut(std::time::Duration),
     /// Our fault. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -141,7 +144,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::TimedOut(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
@@ -177,7 +182,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, *allow));
             }
             // RFC 9110 §10.2.3: when to come back.
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => {
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::TimedOut(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
             }
             _ => {}

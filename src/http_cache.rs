@@ -212,14 +212,45 @@ pub struct Representation {
     extra: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// How hard a representation is compressed: `Best` for answers many clients share (the main
+/// and tag feeds, items), made once per change; `Quick` for what one client's filters made
+/// (a `?since=` feed, a search page), where brotli 11 would cost more than it saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    Best,
+    Quick,
+}
+
+impl Effort {
+    /// gzip level and brotli quality.
+    fn levels(self) -> (u32, u32) {
+        match self {
+            Effort::Best => (9, 11),
+            Effort::Quick => (6, 4),
+        }
+    }
+}
+
 impl Representation {
     /// Tags and compresses `body` (maximum compression: this runs once per change).
     pub fn new(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Self {
+        Self::compressed(body, content_type, modified, Effort::Best)
+    }
+
+    /// Tags and compresses `body` as hard as `effort` says. CPU work: call it on the blocking
+    /// pool for large bodies.
+    pub fn compressed(
+        body: Vec<u8>,
+        content_type: &'static str,
+        modified: DateTime<Utc>,
+        effort: Effort,
+    ) -> Self {
         let etag = etag::strong(&body);
         let worth = body.len() >= MIN_COMPRESS;
+        let (gzip_level, brotli_quality) = effort.levels();
         let smaller = |c: Option<Bytes>| c.filter(|c| worth && c.len() < body.len());
-        let gzip = smaller(gzip(&body, 9));
-        let brotli = smaller(brotli(&body, 11));
+        let gzip = smaller(gzip(&body, gzip_level));
+        let brotli = smaller(brotli(&body, brotli_quality));
         Self {
             content_type: HeaderValue::from_static(content_type),
             etag_header: HeaderValue::from_str(&etag).expect("hex in quotes is a valid header"),
@@ -553,7 +584,7 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
     let cache_control = match headers.get(header::CACHE_CONTROL) {
         Some(value) => value.clone(),
         // Answers to authenticated requests may hold drafts: never for shared caches.
-        None if authed => HeaderValue::from_static("private, no-cache"),
+        None if authed => crate::response_policy::PRIVATE,
         None => caching
             .map(|c| c.policy.public().clone())
             .unwrap_or_else(|| CachePolicy::default().public),
@@ -573,7 +604,13 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
     }
     caching_headers(&mut out, etag, modified_header, cache_control);
     if authed {
-        out.append_header((header::VARY, HeaderValue::from_static("Authorization")));
+        // One `Vary` value: the CORS layer rewrites `Vary` from its first value, and a second
+        // header line would be lost there, letting a shared cache mix editors' answers with
+        // the public's.
+        out.insert_header((
+            header::VARY,
+            HeaderValue::from_static("Accept-Encoding, Authorization"),
+        ));
     }
     let out = if fresh {
         out.finish()
@@ -587,10 +624,11 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             Coding::Identity
         };
         // Per request, so a quick level: these bodies are a page of JSON at most.
+        let (gzip_level, brotli_quality) = Effort::Quick.levels();
         let encoded = match coding {
             Coding::Identity => None,
-            Coding::Gzip => gzip(&bytes, 6),
-            Coding::Brotli => brotli(&bytes, 4),
+            Coding::Gzip => gzip(&bytes, gzip_level),
+            Coding::Brotli => brotli(&bytes, brotli_quality),
         };
         match (encoded, coding.header()) {
             (Some(encoded), Some(value)) => {
@@ -676,10 +714,10 @@ mod tests {
         let res = test::call_service(&app, req).await;
         assert_eq!(
             res.headers().get(header::CACHE_CONTROL).unwrap(),
-            "private, no-cache"
+            "private, no-store"
         );
         let vary: Vec<_> = res.headers().get_all(header::VARY).collect();
-        assert!(vary.iter().any(|v| *v == "Authorization"), "{vary:?}");
+        assert_eq!(vary, ["Accept-Encoding, Authorization"]);
     }
 
     #[test]

@@ -12,10 +12,91 @@ fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
 }
 
+/// How deeply elements may nest in a body: Markdown's containers and spans (each blockquote,
+/// list, item, emphasis, link) and raw HTML tags counted together. Real articles stay below
+/// a dozen; the HTML sanitiser's work grows with depth times length, so 32,000 nested `>`
+/// took seconds and a 1 MiB body of them minutes. A body past this is refused on write and
+/// import (`content_markdown`), and shown as plain text if one is already stored.
+pub const MAX_NESTING: usize = 100;
+
+/// The rule [`nesting_within`] checks, as the error states it.
+pub const NESTING_RULE: &str = "nests blockquotes, lists, emphasis or HTML tags more than 100 deep";
+
+/// Whether no element of the rendered body is nested more than `limit` deep. Stops at the first
+/// element past it, so a hostile body costs no more than a parse up to there.
+pub fn nesting_within(markdown: &str, limit: usize) -> bool {
+    // Quick exit: `limit` levels need at least `limit` marker characters.
+    if markdown.len() <= limit {
+        return true;
+    }
+    let (mut depth, mut html) = (0usize, 0usize);
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Html(chunk) | Event::InlineHtml(chunk) => html = html_depth(&chunk, html),
+            _ => {}
+        }
+        if depth + html > limit {
+            return false;
+        }
+    }
+    true
+}
+
+/// Elements the HTML parser closes by itself when the next one opens: counting their opening
+/// tags as nesting would refuse ordinary tables and lists written without end tags.
+const SELF_CLOSING: [&str; 8] = ["p", "li", "dt", "dd", "tr", "td", "th", "option"];
+/// Elements that never have content (HTML's void elements).
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// The open-element depth after the raw HTML `chunk`, starting from `depth`: each start tag of a
+/// container opens one, each end tag closes one. Approximate on purpose (the sanitiser's parser
+/// decides what really nests), but never lower than the depth it guards against.
+fn html_depth(chunk: &str, mut depth: usize) -> usize {
+    let mut rest = chunk;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let closing = rest.starts_with('/');
+        let name_start = usize::from(closing);
+        let name_len = rest[name_start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len() - name_start);
+        let name = rest[name_start..name_start + name_len].to_ascii_lowercase();
+        if name.is_empty() || SELF_CLOSING.contains(&name.as_str()) || VOID.contains(&name.as_str())
+        {
+            continue;
+        }
+        let self_closed = rest.find('>').is_some_and(|end| rest[..end].ends_with('/'));
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !self_closed {
+            depth += 1;
+        }
+    }
+    depth
+}
+
 /// Renders Markdown to HTML that is safe to embed anywhere: scripts, event handlers and
 /// dangerous URL schemes are removed, and relative links are made absolute against `base`
-/// so the HTML works in feed readers and on other origins.
+/// so the HTML works in feed readers and on other origins. A body nested past
+/// [`MAX_NESTING`] (stored before the limit existed; writes refuse it) becomes escaped plain
+/// text, so rendering stays linear whatever is stored.
 pub fn to_html(markdown: &str, base: &Url) -> String {
+    if !nesting_within(markdown, MAX_NESTING) {
+        let mut escaped = String::with_capacity(markdown.len() + 32);
+        let block = Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Indented);
+        let events = [
+            Event::Start(block),
+            Event::Text(markdown.into()),
+            Event::End(TagEnd::CodeBlock),
+        ];
+        pulldown_cmark::html::push_html(&mut escaped, events.into_iter());
+        return escaped;
+    }
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut raw, Parser::new_ext(markdown, options()));
     ammonia::Builder::default()
@@ -120,6 +201,32 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn hostile_nesting_is_caught_and_ordinary_nesting_passes() {
+        const MIB: usize = 1024 * 1024;
+        let fill = |unit: &str| unit.repeat(MIB / unit.len());
+        for (deep, body) in [
+            (true, fill(">")),
+            (true, fill(&format!("{}x\n", "> ".repeat(150)))),
+            (true, fill("1. ")),
+            (true, fill("<div>")),
+            (true, fill("<b>")),
+            (true, ">".repeat(200)),
+            (false, fill("<p>x")),
+            (false, fill("<br>")),
+            (false, fill("> > > - *deep* <b>enough</b>\n")),
+            (
+                false,
+                fill(&format!("{}x{}\n", "<div>".repeat(90), "</div>".repeat(90))),
+            ),
+        ] {
+            let shape: String = body.chars().take(20).collect();
+            assert_eq!(nesting_within(&body, MAX_NESTING), !deep, "{shape:?}…");
+        }
+        let flat = to_html(&">".repeat(200), &base());
+        assert!(flat.starts_with("<pre><code>&gt;&gt;"), "{flat}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::api;
     servers((url = "http://127.0.0.1:8080", description = "`cargo run --release` on this machine")),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     // `Resources` first: the others state rules for every path, so they need them all.
-    modifiers(&Resources, &BearerAuth, &HttpCaching, &WriteErrors),
+    modifiers(&Resources, &BearerAuth, &HttpCaching, &WriteErrors, &TimeBudgets),
     tags(
         (name = "news", description = "News items as JSON"),
         (name = "authors", description = "The people items name in their bylines"),
@@ -245,6 +245,37 @@ impl Modify for WriteErrors {
                         .get_or_insert_with(Vec::new)
                         .push(RefOr::T(if_match.clone()));
                 }
+            }
+        }
+    }
+}
+
+/// Every operation has a time budget (`time_budget`): past it, a 503. Stated once here.
+struct TimeBudgets;
+
+impl Modify for TimeBudgets {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut late = problem(
+            "The request took longer than its time budget (`HERALD_READ_TIMEOUT`, \
+             `HERALD_WRITE_TIMEOUT`) or the database is unavailable; try again later",
+        );
+        late.headers.insert(
+            "Retry-After".to_owned(),
+            RefOr::T(header("Seconds to wait before trying again")),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in operations.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| RefOr::T(late.clone()));
             }
         }
     }

@@ -30,7 +30,7 @@ use crate::archive::IdRange;
 use crate::error::ApiError;
 use crate::feeds::Format;
 use crate::feeds::cache::FeedKey;
-use crate::http_cache::{Representation, Validity, local_header, moved_on};
+use crate::http_cache::{Effort, Representation, Validity, local_header, moved_on};
 use crate::revision::Revision;
 use crate::store::ListQuery;
 
@@ -79,6 +79,27 @@ pub enum SiteDoc {
 }
 
 impl CacheKey {
+    /// Whether the answer is one a client's own filters made (a feed with a query string, a
+    /// filtered or later list page): there can be any number of those, so they are compressed
+    /// quickly and only [`MAX_AD_HOC_RENDERS`] render at once.
+    pub fn is_ad_hoc(&self) -> bool {
+        match self {
+            CacheKey::Feed(feed) => feed.self_path.contains('?'),
+            CacheKey::List { query, .. } | CacheKey::NewsPage { query, .. } => {
+                !query.tags.is_empty()
+                    || !query.search.is_empty()
+                    || query.since.is_some()
+                    || query.until.is_some()
+                    || query.after.is_some()
+            }
+            CacheKey::Item(_)
+            | CacheKey::Page(_)
+            | CacheKey::Tags
+            | CacheKey::Archive { .. }
+            | CacheKey::Site(_) => false,
+        }
+    }
+
     /// Bytes the key holds, approximately (its heap parts and itself).
     fn weight(&self) -> usize {
         let query = |q: &ListQuery| {
@@ -104,6 +125,11 @@ impl CacheKey {
             }
     }
 }
+
+/// How many ad-hoc answers ([`CacheKey::is_ad_hoc`]) may render at once; the rest wait (within
+/// their time budget), so thirty distinct `?since=` feeds cannot crowd out the main feed's
+/// re-render after a write.
+pub const MAX_AD_HOC_RENDERS: usize = 4;
 
 /// Map nodes, reference counts, header values: what an entry costs beyond its key and bodies.
 const ENTRY_OVERHEAD: usize = 256;
@@ -205,6 +231,8 @@ pub struct ResponseCache {
     shared: Mutex<Shared>,
     /// One lock per key being rendered: concurrent misses of a key render it once.
     rendering: Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Permits for ad-hoc renders (see [`MAX_AD_HOC_RENDERS`]).
+    ad_hoc: tokio::sync::Semaphore,
     workers: Mutex<Vec<Arc<WorkerCounters>>>,
     local_bytes: AtomicUsize,
     misses: AtomicU64,
@@ -249,6 +277,7 @@ impl ResponseCache {
             local_budget: budget / 4 / workers.max(1),
             shared: Mutex::default(),
             rendering: Mutex::default(),
+            ad_hoc: tokio::sync::Semaphore::new(MAX_AD_HOC_RENDERS),
             workers: Mutex::default(),
             local_bytes: AtomicUsize::new(0),
             misses: AtomicU64::new(0),
@@ -414,12 +443,29 @@ impl ResponseCache {
         F: FnOnce(DateTime<Utc>) -> Fut,
         Fut: Future<Output = Result<Rendered, ApiError>>,
     {
+        let (effort, _permit) = if key.is_ad_hoc() {
+            let permit = self.ad_hoc.acquire().await.map_err(|e| {
+                ApiError::Internal(anyhow::Error::new(e).context("the ad-hoc render permits"))
+            })?;
+            (Effort::Quick, Some(permit))
+        } else {
+            (Effort::Best, None)
+        };
         self.renders.fetch_add(1, Ordering::Relaxed);
         let rendered = render(now).await?;
-        let mut rep = rendered.headers.into_iter().fold(
-            Representation::new(rendered.body, rendered.content_type, rendered.updated),
-            |rep, (name, value)| rep.with_header(name, value),
-        );
+        // Compressing is CPU work (brotli 11 on a feed takes milliseconds): off the async
+        // workers, which keep answering everything else meanwhile.
+        let (body, content_type, updated) =
+            (rendered.body, rendered.content_type, rendered.updated);
+        let rep = tokio::task::spawn_blocking(move || {
+            Representation::compressed(body, content_type, updated, effort)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("compressing an answer")))?;
+        let mut rep = rendered
+            .headers
+            .into_iter()
+            .fold(rep, |rep, (name, value)| rep.with_header(name, value));
         let previous = lock(&self.shared).entries.get(key).map(|e| e.rep.clone());
         if let Some(previous) = previous {
             if previous.etag() == rep.etag() {
@@ -627,6 +673,70 @@ mod tests {
         .expect("a render of one key must not wait for another key's");
         assert_eq!(a, b, "same body, same tag");
         assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn ad_hoc_renders_are_bounded_and_never_hold_up_the_shared_answers() {
+        let cache = ResponseCache::new(1 << 20, Some(1));
+        let revision = Revision::default();
+        let public = HeaderValue::from_static("public");
+        let (running, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let release = tokio::sync::Semaphore::new(0);
+        let ad_hoc = |n: usize| {
+            let key = CacheKey::List {
+                query: ListQuery {
+                    tags: vec![format!("t{n}")],
+                    ..ListQuery::default()
+                },
+                fields: None,
+            };
+            assert!(key.is_ad_hoc());
+            let (cache, revision, public) = (&cache, &revision, &public);
+            let (running, peak, release) = (&running, &peak, &release);
+            async move {
+                let render = |_| async move {
+                    let now_running = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now_running, Ordering::SeqCst);
+                    release.acquire().await.unwrap().forget();
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(page("filtered"))
+                };
+                cache
+                    .serve(revision, now(), public, &key, render, |_, _| ())
+                    .await
+                    .unwrap();
+            }
+        };
+        let shared = async {
+            // Every ad-hoc render that may start has started and is waiting.
+            while running.load(Ordering::SeqCst) < MAX_AD_HOC_RENDERS {
+                tokio::task::yield_now().await;
+            }
+            assert!(!CacheKey::Tags.is_ad_hoc());
+            let render = |_| async { Ok(page("tags")) };
+            let etag = cache
+                .serve(
+                    &revision,
+                    now(),
+                    &public,
+                    &CacheKey::Tags,
+                    render,
+                    |rep, _| rep.etag().to_owned(),
+                )
+                .await
+                .unwrap();
+            release.add_permits(100);
+            etag
+        };
+        let all = futures_util::future::join_all((0..12).map(ad_hoc));
+        let (_, etag) = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            tokio::join!(all, shared)
+        })
+        .await
+        .expect("the shared answer renders while ad-hoc ones wait");
+        assert!(!etag.is_empty());
+        assert_eq!(peak.load(Ordering::SeqCst), MAX_AD_HOC_RENDERS);
+        assert_eq!(cache.stats().renders, 13);
     }
 
     #[tokio::test]

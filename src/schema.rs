@@ -305,6 +305,9 @@ impl<'a> Fields<'a, '_> {
         if markdown.contains('\0') {
             return self.fail("content_markdown", NUL_RULE);
         }
+        if !crate::markdown::nesting_within(markdown, crate::markdown::MAX_NESTING) {
+            return self.fail("content_markdown", crate::markdown::NESTING_RULE);
+        }
         Some(markdown.clone())
     }
 

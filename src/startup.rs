@@ -16,7 +16,9 @@ use crate::config::{Settings, default_public_url, normalise_base};
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
-use crate::{access_log, api, events, http_cache, import, limits, markdown, openapi};
+use crate::{
+    access_log, api, events, http_cache, import, limits, markdown, openapi, response_policy,
+};
 
 /// The meta key remembering which public URL stored HTML was rendered against.
 const RENDER_BASE_KEY: &str = "render_base";
@@ -60,7 +62,8 @@ impl Application {
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
                 .with_cache_budget(settings.cache_budget, settings.workers)
-                .with_metrics_apart(settings.ops.metrics_bind.is_some()),
+                .with_metrics_apart(settings.ops.metrics_bind.is_some())
+                .with_time_budget(settings.time_budget),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.
@@ -262,6 +265,7 @@ pub fn build_app(
 > {
     let cors = state.cors_origins.middleware();
     let json_caching = state.json_caching.clone();
+    let time_budget = state.time_budget;
     App::new()
         .app_data(state)
         .app_data(json_caching)
@@ -278,8 +282,12 @@ pub fn build_app(
         )
         // Nested scopes fall back to the app's default, not the enclosing scope's.
         .default_service(web::to(api::not_found))
+        // Inside CORS and the response policy, so a 503 past the budget carries their headers.
+        .wrap(time_budget)
         // Outside everything else, so CORS headers land on every answer, errors and 404s
         // included. The server adds the header budget and the access log (request id,
         // metrics) around it.
         .wrap(cors)
+        // nosniff, charsets and `private, no-store` on every answer, whichever layer made it.
+        .wrap(response_policy::ResponsePolicy)
 }

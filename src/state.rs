@@ -15,6 +15,7 @@ use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
 use crate::store::DynStore;
+use crate::time_budget::TimeBudget;
 use crate::urls::Urls;
 use crate::websub::{self, Publisher};
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether `/metrics` is served on the public address (no `HERALD_METRICS_BIND`).
     pub metrics_public: bool,
+    /// How long one request may take (see `time_budget`).
+    pub time_budget: TimeBudget,
 }
 
 impl AppState {
@@ -67,7 +70,13 @@ impl AppState {
             events,
             metrics: Arc::new(Metrics::new()),
             metrics_public: true,
+            time_budget: TimeBudget::default(),
         }
+    }
+
+    pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {
+        self.time_budget = budget;
+        self
     }
 
     /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).

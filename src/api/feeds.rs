@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
 
 use super::archives;
-use super::news::{ListParams, normalise_tag};
+use super::news::{ListParams, normalise_tag, parse_bound};
 use super::not_allowed;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::FeedKey;
@@ -18,7 +18,7 @@ use crate::http_cache;
 use crate::response_cache::CacheKey;
 use crate::response_cache::Rendered;
 use crate::state::AppState;
-use crate::store::{ListQuery, Visibility};
+use crate::store::{ListQuery, Sort, Visibility};
 use crate::urls::tag_feed_path;
 
 /// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
@@ -82,7 +82,8 @@ pub struct FeedsDoc;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct FeedFilters {
-    /// Only items with every given tag (repeatable).
+    /// Only items with every given tag (repeatable, at most 10 different; at most 50 parameters
+    /// in all).
     tag: Option<Vec<String>>,
     /// Only items naming every given author, by slug (repeatable).
     author: Option<Vec<String>>,
@@ -338,33 +339,74 @@ fn feed_query(query: &str, path: &PathFilter, size: u32) -> ApiResult<ListQuery>
 
 /// The query string of the feed's own URL: only the parameters that change what it lists,
 /// sorted. Whatever the list API ignores (cache-busters, tracking, paging, repeats) is left out,
-/// so such URLs share the canonical feed's cache entry instead of rendering one each. Each
-/// parameter is dropped if the query without it means the same, so filters added to
-/// `ListParams` later count without changes here.
+/// so such URLs share the canonical feed's cache entry instead of rendering one each.
+///
+/// One pass over the parameters (at most `MAX_QUERY_PARAMS`, checked by [`feed_query`]), so a
+/// long query string costs linear time. The result is the one feed ids have always been made
+/// of: every `q`; per tag, its greatest spelling unless the path names it; for `since`, `until`
+/// and a non-default `sort`, the greatest spelling of the value in force. A filter added to
+/// `ListParams` must be added here too (`a_self_link_keeps_every_filter` names them).
 fn self_query(query: &str, path: &PathFilter, full: &ListQuery) -> String {
     if query.is_empty() {
         return String::new();
     }
-    let encode = |pairs: &[(String, String)]| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
-    let mut kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    kept.sort();
-    let mut i = 0;
-    while i < kept.len() {
-        let mut without = kept.clone();
-        without.remove(i);
-        if feed_query(&encode(&without), path, full.limit).is_ok_and(|q| &q == full) {
-            kept = without;
-        } else {
-            i += 1;
-        }
+    let mut kept: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::new();
+    let mut tags: Vec<(String, Cow<'_, str>)> = Vec::new();
+    let mut authors: Vec<(String, Cow<'_, str>)> = Vec::new();
+    let mut single: [Option<Cow<'_, str>>; 3] = [None, None, None];
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match key.as_ref() {
+            "q" => {
+                kept.push((key, value));
+                continue;
+            }
+            "tag" => {
+                if let Ok(tag) = normalise_tag(&value)
+                    && path.tag.as_deref() != Some(tag.as_str())
+                {
+                    keep_greatest(&mut tags, tag, value);
+                }
+                continue;
+            }
+            "author" => {
+                let author = value.trim().to_owned();
+                if crate::schema::is_slug(&author) && path.author.as_deref() != Some(&author) {
+                    keep_greatest(&mut authors, author, value);
+                }
+                continue;
+            }
+            "since" if parse_bound("since", &value, false).ok() == full.since => 0,
+            "until" if parse_bound("until", &value, true).ok() == full.until => 1,
+            "sort" if full.sort != Sort::default() && Sort::parse(&value) == Some(full.sort) => 2,
+            _ => continue,
+        };
+        let best = &mut single[slot];
+        *best = Some(match best.take() {
+            Some(other) => other.max(value),
+            None => value,
+        });
     }
-    encode(&kept)
+    let names = ["since", "until", "sort"];
+    kept.extend(tags.into_iter().map(|(_, raw)| (Cow::Borrowed("tag"), raw)));
+    kept.extend(authors.into_iter().map(|(_, raw)| (Cow::Borrowed("author"), raw)));
+    kept.extend(
+        names
+            .into_iter()
+            .zip(single)
+            .filter_map(|(name, value)| Some((Cow::Borrowed(name), value?))),
+    );
+    kept.sort();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish()
+}
+
+/// Notes `raw`, a spelling of the filter value `normal`, keeping the greatest spelling of each.
+fn keep_greatest<'a>(seen: &mut Vec<(String, Cow<'a, str>)>, normal: String, raw: Cow<'a, str>) {
+    match seen.iter_mut().find(|(n, _)| *n == normal) {
+        Some((_, best)) => *best = raw.max(best.clone()),
+        None => seen.push((normal, raw)),
+    }
 }
 
 async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResult<Rendered> {
@@ -415,10 +457,15 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         let tag = query.tags.first().map(String::as_str);
         doc.history = archives::subscription_history(state, tag, key.format).await?;
     }
+    let (format, updated) = (key.format, doc.updated);
+    // Serialising a feed is CPU work: off the async workers.
+    let body = web::block(move || format.render(&doc))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rendering a feed")))??;
     Ok(Rendered::new(
-        key.format.render(&doc)?,
-        key.format.content_type(),
-        doc.updated,
+        body,
+        format.content_type(),
+        updated,
         state.store.next_due(now).await?,
     ))
 }
@@ -429,5 +476,79 @@ pub(crate) fn feed_title(state: &AppState, tags: &[String]) -> String {
         state.feed.title.clone()
     } else {
         format!("{}: {}", state.feed.title, tags.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How self links were made before: each parameter dropped if the query without it means
+    /// the same. Quadratic, but the definition the linear [`self_query`] must keep to, since feed
+    /// ids (Atom's is the self link) never change once published.
+    fn greedy_self_query(query: &str, path: &PathFilter, full: &ListQuery) -> String {
+        let encode = |pairs: &[(String, String)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let mut kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        kept.sort();
+        let mut i = 0;
+        while i < kept.len() {
+            let mut without = kept.clone();
+            without.remove(i);
+            if feed_query(&encode(&without), path, full.limit).is_ok_and(|q| &q == full) {
+                kept = without;
+            } else {
+                i += 1;
+            }
+        }
+        encode(&kept)
+    }
+
+    #[test]
+    fn a_self_link_keeps_every_filter_as_it_always_did() {
+        let cases = [
+            "",
+            "utm_source=x&_=17",
+            "tag=Press&tag=press&tag=b&tag=%20B%20",
+            "q=rust+ai&q=rust&sort=relevance",
+            "sort=-published_at&limit=5&count=true&fields=id",
+            "sort=published_at&sort=published_at",
+            "since=2020-01-01&since=2020-01-01T00:00:00Z&until=2021-01-01",
+            "until=2021-01-01T23:59:59Z&until=2021-01-01&since=2019-05-05T10:00:00%2B02:00",
+            "tag=press&tag=tech&q=%22open+source%22&zzz=1&since=2020-02-02",
+            "status=draft&tag=a&tag=a&tag=A",
+            "author=ann&author=%20ann&author=bob&tag=a",
+            "author=ann&author=ann&q=x",
+        ];
+        let paths = [
+            PathFilter::default(),
+            PathFilter {
+                tag: Some("press".to_owned()),
+                author: None,
+            },
+            PathFilter {
+                tag: Some("b".to_owned()),
+                author: None,
+            },
+            PathFilter {
+                tag: None,
+                author: Some("ann".to_owned()),
+            },
+        ];
+        for path in &paths {
+            for case in cases {
+                let full = feed_query(case, path, 20).unwrap();
+                assert_eq!(
+                    self_query(case, path, &full),
+                    greedy_self_query(case, path, &full),
+                    "{case} under {path:?}"
+                );
+            }
+        }
     }
 }

@@ -53,6 +53,19 @@ pub fn parse_item(
     schema::parse(obj, &SYNTAX, current, now, base).map_err(ApiError::Validation)
 }
 
+/// [`parse_item`] on the blocking pool: rendering and sanitising a large body is CPU work that
+/// would hold an async worker (and every request queued on it) for its whole length.
+pub async fn parse_item_off_worker(
+    doc: Value,
+    current: Option<NewsItem>,
+    now: DateTime<Utc>,
+    base: Url,
+) -> ApiResult<WriteItem> {
+    actix_web::web::block(move || parse_item(&doc, current.as_ref(), now, &base))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rendering an item")))?
+}
+
 /// The writable fields of an item as a document, the target a merge patch applies to.
 pub fn document(item: &NewsItem) -> Value {
     schema::document(item)

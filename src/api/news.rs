@@ -215,10 +215,7 @@ pub fn item_response(
 
 /// Answers computed for an editor may show drafts: no cache may keep or share them.
 fn private(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    headers.insert(header::CACHE_CONTROL, crate::response_policy::PRIVATE);
 }
 
 /// A page of items (whole, or the keys `fields` picked). Its contract is [`NewsPage`].
@@ -270,6 +267,11 @@ pub const MAX_QUERY_TERMS: usize = 16;
 /// A one- or two-letter prefix matches most of the vocabulary: over a million items it takes
 /// seconds, so it is refused rather than allowed to tie up the database.
 pub const MIN_PREFIX_CHARS: usize = 3;
+/// Most parameters a list or feed query string may carry, and most distinct `tag` filters: each
+/// parameter costs parsing and canonicalising, each tag a clause in SQL, so an anonymous request
+/// must not be able to ask for thousands.
+pub const MAX_QUERY_PARAMS: usize = 50;
+pub const MAX_FILTER_TAGS: usize = 10;
 
 /// The list parameters, parsed from the raw query string so repeated keys (`tag`) survive and
 /// every bad value is reported by name. Shared by every list-shaped endpoint (JSON and feeds):
@@ -317,6 +319,15 @@ impl ListParams {
             limit: DEFAULT_LIMIT,
             ..ListParams::default()
         };
+        if url::form_urlencoded::parse(query.as_bytes())
+            .nth(MAX_QUERY_PARAMS)
+            .is_some()
+        {
+            return Err(ApiError::invalid(
+                "query",
+                format!("the query string must have at most {MAX_QUERY_PARAMS} parameters"),
+            ));
+        }
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
                 "limit" => {
@@ -339,6 +350,12 @@ impl ListParams {
                 "tag" => {
                     let tag = normalise_tag(&value)?;
                     if !params.tags.contains(&tag) {
+                        if params.tags.len() == MAX_FILTER_TAGS {
+                            return Err(ApiError::invalid(
+                                "tag",
+                                format!("at most {MAX_FILTER_TAGS} different tags may be given"),
+                            ));
+                        }
                         params.tags.push(tag);
                     }
                 }
@@ -523,7 +540,7 @@ impl ListParams {
 
 /// RFC 3339, or a calendar date (UTC): the start of that day for `since`, its last second for
 /// `until`, so both bounds include the whole day.
-fn parse_bound(name: &str, value: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
+pub(crate) fn parse_bound(name: &str, value: &str, end_of_day: bool) -> ApiResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -633,7 +650,7 @@ fn pick(view: ItemView<'_>, fields: &[&str]) -> ApiResult<serde_json::Map<String
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, description = "Opaque position from `next_cursor` or the `Link` header"),
-        ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable)"),
+        ("tag" = Option<Vec<String>>, Query, explode = true, description = "Only items with every given tag (repeatable, at most 10 different; at most 50 parameters in all)"),
         ("author" = Option<Vec<String>>, Query, explode = true, description = "Only items naming every given author, by slug (repeatable)"),
         ("q" = Option<String>, Query, max_length = 500, description = "Full-text search over title, summary and body: words (all must match), `\"a phrase\"`, `prefix*` (3+ letters). At most 500 characters and 16 terms"),
         ("since" = Option<String>, Query, description = "Published at or after: RFC 3339, or a date (`2018-03-01`, from the start of that day, UTC)"),

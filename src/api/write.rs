@@ -182,7 +182,9 @@ pub async fn create(
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let item = input::parse_item(&body, None, now, state.urls.base())?;
+    let item =
+        input::parse_item_off_worker(body.into_inner(), None, now, state.urls.base().clone())
+            .await?;
     let writing = state.events.writing();
     let (stored, change) = state.store.create(&item, now).await?;
     state.changed(&change);
@@ -270,17 +272,16 @@ async fn update(
     let writing = state.events.writing();
     let (stored, change) = edit(state, req, key, async |current| {
         let now = state.clock.now();
-        let merged;
         let doc = match how {
-            Update::Replace => body,
+            Update::Replace => body.clone(),
             Update::MergePatch => {
                 let mut doc = input::document(&current);
                 input::merge_patch(&mut doc, body);
-                merged = doc;
-                &merged
+                doc
             }
         };
-        let item = input::parse_item(doc, Some(&current), now, state.urls.base())?;
+        let base = state.urls.base().clone();
+        let item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
         Ok(state
             .store
             .replace(current.id, &item, Some(&current), now)

@@ -11,6 +11,7 @@ mod counts;
 mod engines;
 mod events;
 mod feeds;
+mod hardening;
 mod helpers;
 mod import;
 mod moving;
