@@ -15,6 +15,8 @@ pub mod import;
 pub mod markdown;
 pub mod model;
 pub mod openapi;
+pub mod previews;
+pub mod rate_limit;
 pub mod response_cache;
 pub mod revision;
 pub mod schema;

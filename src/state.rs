@@ -7,9 +7,12 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::FeedSettings;
+use crate::config::IntegrationArgs;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::http_cache::{CachePolicy, JsonCaching};
+use crate::previews::Previews;
+use crate::rate_limit::RateLimits;
 use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
@@ -39,6 +42,10 @@ pub struct AppState {
     pub json_caching: web::Data<JsonCaching>,
     /// Where committed changes are announced; the revision and WebSub listen.
     pub events: Arc<Events>,
+    /// Signs and checks draft preview links.
+    pub previews: Previews,
+    /// Per-client rate limits.
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -60,7 +67,22 @@ impl AppState {
             responses: ResponseCache::default(),
             json_caching,
             events,
+            previews: Previews::ephemeral().expect("the operating system's random generator"),
+            limits: Arc::new(RateLimits::new(&IntegrationArgs::default())),
         }
+    }
+
+    /// Rate limits other than the defaults.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Arc::new(limits);
+        self
+    }
+
+    /// Preview links signed with the store's key (shared by replicas), instead of a key of
+    /// this process only.
+    pub fn with_previews(mut self, previews: Previews) -> Self {
+        self.previews = previews;
+        self
     }
 
     /// Replaces the default CORS origins (reads from anywhere, writes from nowhere).

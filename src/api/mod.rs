@@ -4,9 +4,12 @@ pub mod auth;
 pub mod feeds;
 pub mod health;
 pub mod input;
+pub mod limits;
 pub mod news;
 pub mod pages;
+pub mod previews;
 pub mod tags;
+pub mod tokens;
 pub mod write;
 
 use actix_web::middleware::from_fn;
@@ -23,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tags::routes)
         .configure(news::routes)
         .configure(pages::routes)
+        .configure(tokens::routes)
         .default_service(web::to(not_found));
 }
 
