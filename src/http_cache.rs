@@ -332,6 +332,13 @@ pub fn respond(
         StatusCode::OK
     };
     let mut res = HttpResponse::build(status);
+    // A representation may carry its own policy (a complete archive is immutable); it holds
+    // for 304s too.
+    let cache_control = rep
+        .extra
+        .iter()
+        .find(|(name, _)| name == header::CACHE_CONTROL)
+        .map_or(cache_control, |(_, value)| value);
     caching_headers(
         &mut res,
         rep.etag_header.clone(),

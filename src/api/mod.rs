@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod archives;
 pub mod auth;
 pub mod feeds;
 pub mod health;
@@ -8,6 +9,8 @@ pub mod limits;
 pub mod news;
 pub mod pages;
 pub mod previews;
+pub mod site;
+pub mod sitemaps;
 pub mod tags;
 pub mod tokens;
 pub mod write;
@@ -26,6 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tags::routes)
         .configure(news::routes)
         .configure(pages::routes)
+        .configure(archives::routes)
+        .configure(site::routes)
+        .configure(sitemaps::routes)
         .configure(tokens::routes)
         .default_service(web::to(not_found));
 }

@@ -20,6 +20,9 @@ struct JsonFeed<'a> {
     feed_url: &'a str,
     description: &'a str,
     authors: [Author<'a>; 1],
+    /// JSON Feed paging: the next older archive (RFC 5005's `prev-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
@@ -63,6 +66,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         feed_url: &feed.self_url,
         description: &feed.subtitle,
         authors: [Author { name: &feed.author }],
+        next_url: feed.history.prev_archive.as_deref(),
         hubs: feed
             .hub_url
             .iter()

@@ -22,6 +22,7 @@ mod replicas;
 mod scopes;
 mod search;
 mod seed;
+mod site;
 mod sqlite_plans;
 mod websub;
 mod write;
