@@ -102,8 +102,15 @@ pub enum TokenCommand {
         /// A name to list and revoke the token by (e.g. who or what uses it).
         #[arg(long)]
         name: String,
+        /// What the token may do, comma-separated: read:drafts, write, publish, media,
+        /// webhooks, admin [default: admin, every right].
+        #[arg(long)]
+        scope: Option<String>,
+        /// How long the token works: e.g. 3600s, 90m, 12h, 30d, 2w [default: for ever].
+        #[arg(long)]
+        expires_in: Option<String>,
     },
-    /// List tokens: names, creation and revocation times (never the tokens or their hashes).
+    /// List tokens: names, prefixes, scopes and times (never the tokens or their hashes).
     List(DatabaseArgs),
     /// Revoke a token by name; requests with it get 401 from then on.
     Revoke {
@@ -264,6 +271,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_WRITE_TIMEOUT", value_parser = crate::time_budget::parse_secs,
           default_value = crate::time_budget::DEFAULT_WRITE_SECS)]
     pub write_timeout: Duration,
+    pub integrations: IntegrationArgs,
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
@@ -355,6 +363,8 @@ pub struct Settings {
     pub ops: OpsSettings,
     /// How long one request may take (see `time_budget`).
     pub time_budget: crate::time_budget::TimeBudget,
+    /// Previews and rate limits (issue 17).
+    pub integrations: IntegrationArgs,
 }
 
 impl Default for Settings {
@@ -374,6 +384,7 @@ impl Default for Settings {
             watch_every: crate::events::WATCH_EVERY,
             ops: OpsSettings::default(),
             time_budget: crate::time_budget::TimeBudget::default(),
+            integrations: IntegrationArgs::default(),
         }
     }
 }
@@ -398,6 +409,7 @@ impl From<ServeArgs> for Settings {
                 read: args.read_timeout,
                 write: args.write_timeout,
             },
+            integrations: args.integrations,
         }
     }
 }
@@ -477,6 +489,39 @@ pub enum LogFormat {
     Json,
 }
 
+/// Settings of the integrations: draft previews and rate limits.
+#[derive(Debug, Clone, Args)]
+pub struct IntegrationArgs {
+    /// Seconds a preview link (`POST /api/v1/news/{key}/preview`) works.
+    #[arg(long, env = "HERALD_PREVIEW_LIFETIME", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub preview_lifetime: u64,
+    /// Failed authentication attempts a client address may make per minute (0: no limit).
+    #[arg(long, env = "HERALD_RATE_LIMIT_AUTH_FAILURES", default_value_t = 10)]
+    pub rate_limit_auth_failures: u32,
+    /// Writes (and uploads) per minute, per client address and per token (0: no limit).
+    #[arg(long, env = "HERALD_RATE_LIMIT_WRITES", default_value_t = 120)]
+    pub rate_limit_writes: u32,
+    /// Anonymous reads per minute per client address (0, the default: no limit).
+    #[arg(long, env = "HERALD_RATE_LIMIT_READS", default_value_t = 0)]
+    pub rate_limit_reads: u32,
+    /// Proxy addresses whose `X-Forwarded-For` is believed, comma-separated; from anyone
+    /// else the header is ignored and the connection's address counts.
+    #[arg(long, env = "HERALD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for IntegrationArgs {
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: IntegrationArgs,
+        }
+        Defaults::parse_from(["herald"]).args
+    }
+}
+
 /// A base URL whose path ends in `/`, so `join("news/x")` stays below it.
 pub fn normalise_base(mut url: Url) -> Url {
     if !url.path().ends_with('/') {
@@ -529,6 +574,41 @@ mod tests {
             Some(Command::Token(TokenCommand::Revoke { name, .. })) if name == "ci"
         ));
         assert!(Cli::try_parse_from(["herald", "token", "create"]).is_err());
+        let cli = Cli::try_parse_from([
+            "herald",
+            "token",
+            "create",
+            "--name",
+            "anna",
+            "--scope",
+            "write,publish",
+            "--expires-in",
+            "30d",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token(TokenCommand::Create { scope: Some(s), expires_in: Some(e), .. }))
+                if s == "write,publish" && e == "30d"
+        ));
+    }
+
+    #[test]
+    fn integration_settings_have_defaults_and_read_proxies() {
+        let defaults = IntegrationArgs::default();
+        assert_eq!(defaults.preview_lifetime, 3600);
+        assert_eq!(defaults.rate_limit_reads, 0);
+        let cli = Cli::try_parse_from([
+            "herald",
+            "--trusted-proxies",
+            "10.0.0.1,::1",
+            "--rate-limit-writes",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(cli.serve.integrations.trusted_proxies.len(), 2);
+        assert_eq!(cli.serve.integrations.rate_limit_writes, 5);
+        assert!(Cli::try_parse_from(["herald", "--trusted-proxies", "proxy.example"]).is_err());
     }
 
     #[test]

@@ -42,6 +42,16 @@ pub enum ApiError {
     Conflict(FieldError),
     #[error("missing, unknown or revoked bearer token")]
     Unauthorized,
+    /// Authenticated, or holding a preview token, but not allowed this: the message says why
+    /// (for a token, the scope it lacks).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests of one kind from one client: a 429 with `Retry-After` (seconds).
+    #[error("too many {what}; try again in {retry_after} s")]
+    TooManyRequests {
+        what: &'static str,
+        retry_after: u64,
+    },
     #[error("the item changed since it was read (If-Match did not match)")]
     PreconditionFailed,
     #[error("request body larger than {0} bytes")]
@@ -106,6 +116,14 @@ pub struct Problem<'a> {
 }
 
 impl ApiError {
+    /// A 403 naming the scope the request's token lacks.
+    pub fn missing_scope(scope: crate::auth::Scope) -> Self {
+        ApiError::Forbidden(format!(
+            "this token lacks the `{}` scope this request needs",
+            scope.as_str()
+        ))
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::InvalidParameter(FieldError::new(field, message))
     }
@@ -140,6 +158,8 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -184,6 +204,9 @@ impl ResponseError for ApiError {
             // RFC 9110 §10.2.3: when to come back.
             ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::TimedOut(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, (*retry_after).max(1)));
             }
             _ => {}
         }

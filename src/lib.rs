@@ -19,6 +19,8 @@ pub mod markdown;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
+pub mod previews;
+pub mod rate_limit;
 pub mod response_cache;
 pub mod response_policy;
 pub mod revision;

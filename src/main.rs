@@ -172,9 +172,26 @@ async fn open(db: &DatabaseArgs) -> anyhow::Result<store::DynStore> {
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { db, name } => {
+        TokenCommand::Create {
+            db,
+            name,
+            scope,
+            expires_in,
+        } => {
+            let now = SystemClock.now();
+            let spec = auth::TokenSpec {
+                name: name.clone(),
+                scopes: match scope {
+                    Some(list) => auth::Scopes::parse_list(&list).map_err(anyhow::Error::msg)?,
+                    None => auth::Scopes::full(),
+                },
+                expires_at: expires_in
+                    .map(|text| auth::parse_lifetime(&text).map(|lifetime| now + lifetime))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+            };
             let store = open(&db).await?;
-            let token = auth::issue(&store, &name, SystemClock.now()).await?;
+            let token = auth::issue_with(&store, &spec, now).await?;
             // The token alone on stdout, so scripts can capture it; the advice goes to stderr.
             println!("{token}");
             eprintln!(
@@ -184,10 +201,24 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::List(db) => {
             let store = open(&db).await?;
-            println!("{:<32} {:<22} REVOKED", "NAME", "CREATED");
+            println!(
+                "{:<32} {:<13} {:<28} {:<22} {:<22} {:<22} REVOKED",
+                "NAME", "PREFIX", "SCOPES", "CREATED", "EXPIRES", "LAST USED"
+            );
+            let or_dash = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(rfc3339).unwrap_or_else(|| "-".into())
+            };
             for t in store.tokens().await? {
-                let revoked = t.revoked_at.map(rfc3339).unwrap_or_else(|| "-".into());
-                println!("{:<32} {:<22} {revoked}", t.name, rfc3339(t.created_at));
+                println!(
+                    "{:<32} {:<13} {:<28} {:<22} {:<22} {:<22} {}",
+                    t.name,
+                    t.prefix.as_deref().unwrap_or("-"),
+                    t.scopes,
+                    rfc3339(t.created_at),
+                    or_dash(t.expires_at),
+                    or_dash(t.last_used_at),
+                    or_dash(t.revoked_at),
+                );
             }
         }
         TokenCommand::Revoke { db, name } => {

@@ -30,6 +30,7 @@ use crate::api;
         (name = "authors", description = "The people items name in their bylines"),
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
         (name = "operations", description = "Health, readiness, metrics and the contract itself"),
+        (name = "tokens", description = "API tokens and their scopes (admin scope)"),
     )
 )]
 pub struct ApiDoc;
@@ -51,6 +52,8 @@ impl Modify for Resources {
             api::archives::ArchivesDoc::openapi(),
             api::site::SitePagesDoc::openapi(),
             api::sitemaps::SitemapsDoc::openapi(),
+            api::tokens::TokensDoc::openapi(),
+            api::previews::PreviewsDoc::openapi(),
         ] {
             openapi.merge(resource);
         }
@@ -225,6 +228,17 @@ impl Modify for WriteErrors {
                     RefOr::T(header("`Bearer realm=\"herald\"`")),
                 );
                 add("401", unauthorized);
+                add(
+                    "403",
+                    problem("The token lacks a scope this needs; `detail` names it"),
+                );
+                let mut limited =
+                    problem("Too many writes or failed authentications (rate limits)");
+                limited.headers.insert(
+                    "Retry-After".to_owned(),
+                    RefOr::T(header("Seconds to wait")),
+                );
+                add("429", limited);
                 if with_body {
                     add("400", problem("The body is not JSON, or not an object"));
                     add("409", problem("The slug belongs to another item"));

@@ -13,6 +13,8 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, default_public_url, normalise_base};
+use crate::previews::Previews;
+use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::{self, DynStore};
 use crate::websub::Publisher;
@@ -56,8 +58,15 @@ impl Application {
             .map(Publisher::new)
             .transpose()
             .context("building the WebSub client")?;
+        let previews = Previews::load(
+            &store,
+            chrono::Duration::seconds(settings.integrations.preview_lifetime as i64),
+        )
+        .await?;
         let state = web::Data::new(
             AppState::new(store, public_url, clock)
+                .with_previews(previews)
+                .with_rate_limits(RateLimits::new(&settings.integrations))
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
@@ -284,6 +293,8 @@ pub fn build_app(
         .default_service(web::to(api::not_found))
         // Inside CORS and the response policy, so a 503 past the budget carries their headers.
         .wrap(time_budget)
+        // Anonymous reads per client, when `HERALD_RATE_LIMIT_READS` asks for a limit.
+        .wrap(actix_web::middleware::from_fn(api::limits::limit_reads))
         // Outside everything else, so CORS headers land on every answer, errors and 404s
         // included. The server adds the header budget and the access log (request id,
         // metrics) around it.

@@ -7,10 +7,13 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::FeedSettings;
+use crate::config::IntegrationArgs;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::http_cache::{CachePolicy, JsonCaching};
 use crate::metrics::Metrics;
+use crate::previews::Previews;
+use crate::rate_limit::RateLimits;
 use crate::response_cache::ResponseCache;
 use crate::revision::Revision;
 use crate::store::Change;
@@ -47,6 +50,10 @@ pub struct AppState {
     pub metrics_public: bool,
     /// How long one request may take (see `time_budget`).
     pub time_budget: TimeBudget,
+    /// Signs and checks draft preview links.
+    pub previews: Previews,
+    /// Per-client rate limits.
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -71,11 +78,26 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             metrics_public: true,
             time_budget: TimeBudget::default(),
+            previews: Previews::ephemeral().expect("the operating system's random generator"),
+            limits: Arc::new(RateLimits::new(&IntegrationArgs::default())),
         }
     }
 
     pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {
         self.time_budget = budget;
+        self
+    }
+
+    /// Rate limits other than the defaults.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Arc::new(limits);
+        self
+    }
+
+    /// Preview links signed with the store's key (shared by replicas), instead of a key of
+    /// this process only.
+    pub fn with_previews(mut self, previews: Previews) -> Self {
+        self.previews = previews;
         self
     }
 

@@ -6,12 +6,15 @@ pub mod authors;
 pub mod feeds;
 pub mod health;
 pub mod input;
+pub mod limits;
 pub mod metrics;
 pub mod news;
 pub mod pages;
+pub mod previews;
 pub mod site;
 pub mod sitemaps;
 pub mod tags;
+pub mod tokens;
 pub mod write;
 
 use actix_web::middleware::from_fn;
@@ -32,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(archives::routes)
         .configure(site::routes)
         .configure(sitemaps::routes)
+        .configure(tokens::routes)
         .default_service(web::to(not_found));
 }
 

@@ -10,8 +10,9 @@ use serde_json::Value;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::feeds::{app_state, from_cache};
-use super::{editor_only, not_allowed, write};
+use super::{editor_only, not_allowed, previews, write};
 use crate::api::auth;
+use crate::auth::Scope;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
 use crate::model::{Byline, Link, NewsItem};
@@ -44,6 +45,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(editor_only(web::patch().to(write::patch)))
                     .route(editor_only(web::delete().to(write::delete)))
                     .default_service(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
+            )
+            .service(
+                web::resource("/{key}/preview")
+                    .route(editor_only(web::post().to(previews::create)))
+                    .default_service(not_allowed("POST")),
             ),
     );
 }
@@ -694,11 +700,17 @@ pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
     let visibility = match params.status {
         None => Visibility::Public { now },
         Some(status) => {
-            auth::authenticate(state, req.headers()).await?;
+            let editor = auth::authenticate(state, &req).await?;
             match status {
                 ListStatus::Published => Visibility::Public { now },
-                ListStatus::Draft => Visibility::Drafts,
-                ListStatus::Scheduled => Visibility::Scheduled { now },
+                ListStatus::Draft => {
+                    editor.require(Scope::ReadDrafts)?;
+                    Visibility::Drafts
+                }
+                ListStatus::Scheduled => {
+                    editor.require(Scope::ReadDrafts)?;
+                    Visibility::Scheduled { now }
+                }
             }
         }
     };
@@ -787,7 +799,10 @@ pub(crate) const JSON: &str = "application/json";
     path = "/api/v1/news/{key}",
     operation_id = "getNews",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug")),
+    params(
+        ("key" = String, Path, description = "The item's id or slug"),
+        ("preview" = Option<String>, Query, description = "A preview token (`POST /api/v1/news/{key}/preview`): shows this item whatever its status"),
+    ),
     responses(
         (status = 200, description = "The item", body = ItemView, headers(
             ("ETag" = String, description = "Strong validator; send it in `If-Match` to write safely"),
@@ -795,12 +810,19 @@ pub(crate) const JSON: &str = "application/json";
         (status = 401, description = "A token was sent but is not valid", body = Problem, content_type = "application/problem+json", headers(
             ("WWW-Authenticate" = String, description = "`Bearer realm=\"herald\"`"),
         )),
+        (status = 403, description = "The preview token is expired, tampered with or for another item", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such item (or not yet public)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])),
 )]
 pub async fn get(req: HttpRequest, key: web::Path<String>) -> ApiResult<HttpResponse> {
     let state = app_state(&req)?;
+    if let Some(token) = previews::token_of(&req) {
+        let item = previews::previewed(state, &key, &token).await?;
+        let mut response = item_response(HttpResponse::Ok(), &item, &state.urls)?;
+        previews::private(response.headers_mut());
+        return Ok(response);
+    }
     if shared(&req) {
         let cache_key = CacheKey::Item(key.clone());
         return serve_cached(state, &req, &cache_key, |now| async move {
@@ -810,10 +832,11 @@ pub async fn get(req: HttpRequest, key: web::Path<String>) -> ApiResult<HttpResp
         })
         .await;
     }
-    let editor = auth::optional(state, req.headers()).await?;
-    let visibility = match editor {
-        Some(_) => Visibility::All,
-        None => Visibility::Public {
+    let editor = auth::optional(state, &req).await?;
+    // A token without `read:drafts` reads as the public does.
+    let visibility = match &editor {
+        Some(editor) if editor.scopes.allows(Scope::ReadDrafts) => Visibility::All,
+        _ => Visibility::Public {
             now: state.clock.now(),
         },
     };

@@ -7,9 +7,10 @@ use utoipa::OpenApi;
 
 use super::feeds::app_state;
 use super::news::{serve_cached, shared};
-use super::read_only;
 use super::site::{footer, html_page, page_head};
+use super::{previews, read_only};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::model::NewsItem;
 use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
 use crate::store::{ItemKey, Visibility};
@@ -29,14 +30,24 @@ pub struct PagesDoc;
     path = "/news/{key}",
     operation_id = "itemPage",
     tag = "news",
-    params(("key" = String, Path, description = "The item's id or slug")),
+    params(
+        ("key" = String, Path, description = "The item's id or slug"),
+        ("preview" = Option<String>, Query, description = "A preview token: shows this item whatever its status"),
+    ),
     responses(
         (status = 200, description = "The item as HTML", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 403, description = "The preview token is expired, tampered with or for another item", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public item", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn item(req: HttpRequest, key: web::Path<String>) -> ApiResult<HttpResponse> {
     let state = app_state(&req)?;
+    if let Some(token) = previews::token_of(&req) {
+        let item = previews::previewed(state, &key, &token).await?;
+        let mut response = page(state, &item).into_response();
+        previews::private(response.headers_mut());
+        return Ok(response);
+    }
     if shared(&req) {
         let cache_key = CacheKey::Page(key.clone());
         return serve_cached(state, &req, &cache_key, |now| render(state, &key, now)).await;
@@ -54,6 +65,11 @@ async fn render(state: &AppState, key: &str, now: DateTime<Utc>) -> ApiResult<Re
         .get(&ItemKey::parse(key), Visibility::Public { now })
         .await?
         .ok_or_else(|| ApiError::NotFound("no such news item".to_owned()))?;
+    Ok(page(state, &item))
+}
+
+/// The page of `item`.
+fn page(state: &AppState, item: &NewsItem) -> Rendered {
     let title = escape(&item.title);
     let date = item.published_at.format("%-d %B %Y");
     let iso = item.published_at.to_rfc3339();
@@ -72,8 +88,7 @@ async fn render(state: &AppState, key: &str, now: DateTime<Utc>) -> ApiResult<Re
         html = item.content_html,
         footer = footer(state, None),
     );
-    let page = html_page(body);
-    Ok(page)
+    html_page(body)
 }
 
 /// Escapes text for HTML element content and quoted attributes.

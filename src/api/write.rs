@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 
 use crate::api::news::{ItemView, item_etag, item_response};
 use crate::api::{input, news};
-use crate::auth::Editor;
+use crate::auth::{Editor, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::model::NewsItem;
+use crate::model::{NewsItem, Status};
 use crate::state::AppState;
-use crate::store::Visibility;
+use crate::store::{Visibility, WriteItem};
 
 /// The largest body accepted. Above the 1 MiB Markdown limit because JSON escaping can triple
 /// a body (`\n`, `\uXXXX`); a Markdown field too long for its rule is still a 422 that says so.
@@ -181,10 +181,12 @@ pub async fn create(
     editor: Editor,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
+    editor.require(Scope::Write)?;
     let now = state.clock.now();
     let item =
         input::parse_item_off_worker(body.into_inner(), None, now, state.urls.base().clone())
             .await?;
+    needs_publish(&editor, None, &item)?;
     let writing = state.events.writing();
     let (stored, change) = state.store.create(&item, now).await?;
     state.changed(&change);
@@ -269,6 +271,7 @@ async fn update(
     body: &Value,
     how: Update,
 ) -> ApiResult<HttpResponse> {
+    editor.require(Scope::Write)?;
     let writing = state.events.writing();
     let (stored, change) = edit(state, req, key, async |current| {
         let now = state.clock.now();
@@ -282,6 +285,7 @@ async fn update(
         };
         let base = state.urls.base().clone();
         let item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        needs_publish(editor, Some(&current), &item)?;
         Ok(state
             .store
             .replace(current.id, &item, Some(&current), now)
@@ -318,6 +322,7 @@ pub async fn delete(
     editor: Editor,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    editor.require(Scope::Publish)?;
     let writing = state.events.writing();
     let change = edit(&state, &req, &key, async |current| {
         let now = state.clock.now();
@@ -328,6 +333,16 @@ pub async fn delete(
     drop(writing);
     tracing::info!(editor = %editor.name, id = change.item_id, "news item deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A `write` token keeps to drafts: making or keeping an item published (or scheduled) needs
+/// `publish`, as does editing an item that is published already.
+fn needs_publish(editor: &Editor, current: Option<&NewsItem>, item: &WriteItem) -> ApiResult<()> {
+    let published = |status| status == Status::Published;
+    if published(item.draft.status) || current.is_some_and(|c| published(c.status)) {
+        editor.require(Scope::Publish)?;
+    }
+    Ok(())
 }
 
 /// Read, check `If-Match`, write: the write is a compare-and-swap against the version read, so

@@ -22,6 +22,18 @@ pub(super) struct ExportRow {
     pub(super) source_key: Option<String>,
 }
 
+/// A token's stored columns: name, hash, created, revoked, prefix, scopes, expires, last used.
+type TokenRow = (
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// The engine-neutral statements, for engine `DB`.
 pub(super) struct Bulk<DB>(PhantomData<DB>);
 
@@ -32,10 +44,10 @@ where
     DB::Arguments: sqlx::IntoArguments<DB>,
     for<'t> i64: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
     for<'t> String: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
-    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
     for<'t> Option<i64>: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
     for<'t> bool: Encode<'t, DB> + Type<DB>,
-    for<'r> (String, String, i64, Option<i64>): FromRow<'r, DB::Row>,
+    for<'r> TokenRow: FromRow<'r, DB::Row>,
     for<'r> (String, String): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
 {
@@ -74,20 +86,27 @@ where
     }
 
     pub(super) async fn tokens(conn: &mut DB::Connection) -> StoreResult<Vec<StoredToken>> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT name, token_hash, created_at, revoked_at FROM api_tokens ORDER BY id",
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT name, token_hash, created_at, revoked_at, prefix, scopes, expires_at, \
+             last_used_at FROM api_tokens ORDER BY id",
         )
         .fetch_all(&mut *conn)
         .await?;
         rows.into_iter()
-            .map(|(name, hash, created_at, revoked_at)| {
-                Ok(StoredToken {
-                    name,
-                    hash,
-                    created_at: timestamp(created_at)?,
-                    revoked_at: revoked_at.map(timestamp).transpose()?,
-                })
-            })
+            .map(
+                |(name, hash, created_at, revoked_at, prefix, scopes, expires_at, used)| {
+                    Ok(StoredToken {
+                        name,
+                        hash,
+                        created_at: timestamp(created_at)?,
+                        revoked_at: revoked_at.map(timestamp).transpose()?,
+                        prefix,
+                        scopes,
+                        expires_at: expires_at.map(timestamp).transpose()?,
+                        last_used_at: used.map(timestamp).transpose()?,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -207,13 +226,18 @@ where
     ) -> StoreResult<()> {
         Self::insert(
             conn,
-            "INSERT INTO api_tokens (name, token_hash, created_at, revoked_at) ",
+            "INSERT INTO api_tokens (name, token_hash, created_at, revoked_at, prefix, scopes, \
+             expires_at, last_used_at) ",
             tokens,
             |row, token| {
                 row.push_bind(token.name.clone())
                     .push_bind(token.hash.clone())
                     .push_bind(token.created_at.timestamp())
-                    .push_bind(token.revoked_at.map(|t| t.timestamp()));
+                    .push_bind(token.revoked_at.map(|t| t.timestamp()))
+                    .push_bind(token.prefix.clone())
+                    .push_bind(token.scopes.clone())
+                    .push_bind(token.expires_at.map(|t| t.timestamp()))
+                    .push_bind(token.last_used_at.map(|t| t.timestamp()));
             },
         )
         .await

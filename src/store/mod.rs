@@ -320,16 +320,41 @@ impl WriteItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     pub name: String,
+    /// The first characters of the secret (`None` for tokens made before prefixes were kept).
+    pub prefix: Option<String>,
+    /// Comma-separated scope names, as stored.
+    pub scopes: String,
     pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A token that may still be used: its name and the hex SHA-256 of its secret.
+/// A token that may still be used: its name, the hex SHA-256 of its secret, what it may do and
+/// until when.
 #[derive(Debug, Clone)]
 pub struct ActiveToken {
     pub name: String,
     pub hash: String,
+    pub scopes: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
+
+/// A token to store: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub name: String,
+    pub hash: String,
+    pub prefix: Option<String>,
+    /// Comma-separated scope names.
+    pub scopes: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The scopes of tokens made without any named: every right (as tokens made before scopes
+/// existed have).
+pub const FULL_RIGHTS: &str = "admin";
 
 /// An item from an import source, keyed so that re-importing updates instead of duplicating.
 #[derive(Debug, Clone)]
@@ -494,8 +519,23 @@ pub trait ItemStore: Send + Sync {
 /// API tokens, stored by name and hash.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores a new API token by name and hash; a taken name is a conflict on `name`.
-    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores a new API token by name and hash, with full rights; a taken name is a conflict
+    /// on `name`.
+    async fn create_token(&self, name: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let token = NewToken {
+            name: name.to_owned(),
+            hash: hash.to_owned(),
+            prefix: None,
+            scopes: FULL_RIGHTS.to_owned(),
+            expires_at: None,
+        };
+        self.create_scoped_token(&token, now).await
+    }
+    /// Stores a new API token with its scopes and expiry; a taken name is a conflict on `name`.
+    async fn create_scoped_token(&self, token: &NewToken, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that token `name` was used at `now`, unless that was already recorded less than
+    /// a minute before (so authentication writes at most once a minute per token).
+    async fn touch_token(&self, name: &str, now: DateTime<Utc>) -> StoreResult<()>;
     /// Every token ever created, oldest first.
     async fn tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     /// The unrevoked token with this hash (hex SHA-256), found by an index seek.
@@ -552,6 +592,10 @@ pub struct StoredToken {
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub prefix: Option<String>,
+    pub scopes: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// Where a store's counters stand: the next item id and change `seq` are above these, even

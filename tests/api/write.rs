@@ -8,7 +8,9 @@ use herald::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, TestApp, assert_problem, item_ids, runs_on, spawn_app, test_now};
+use crate::helpers::{
+    Engine, TestApp, assert_problem, item_ids, runs_on, spawn_adjusted, spawn_app, test_now,
+};
 
 const SEED_SLUG: &str = "signing-our-head-of-engineering";
 
@@ -759,7 +761,9 @@ async fn if_match_guards_put_patch_and_delete() {
 /// Every way of not being an editor, against every write.
 #[tokio::test]
 async fn writes_need_a_valid_unrevoked_bearer_token() {
-    let app = spawn_app().await;
+    // 28 bad credentials from one address: past the failed-authentication limit, which has
+    // its own tests (`limits`); here every one must be a 401.
+    let app = spawn_adjusted(|s| s.integrations.rate_limit_auth_failures = 0).await;
     let good = app.token().await;
     let revoked_token = app.revoked_token("leaver").await;
     let (item, etag) = create(&app, &good, json!({"title": "Guarded"})).await;
