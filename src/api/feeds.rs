@@ -316,6 +316,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
             title: &title,
             subtitle: &state.feed.subtitle,
             author: &state.feed.author,
+            language: &state.feed.language,
             home_url: state.urls.base().as_str(),
             self_url: &state.urls.url(&key.self_path),
             hub_url: state.websub.as_ref().map(|p| p.hub().as_str()),

@@ -19,6 +19,7 @@ struct JsonFeed<'a> {
     home_page_url: &'a str,
     feed_url: &'a str,
     description: &'a str,
+    language: &'a str,
     authors: [Author<'a>; 1],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
@@ -62,6 +63,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         home_page_url: &feed.home_url,
         feed_url: &feed.self_url,
         description: &feed.subtitle,
+        language: &feed.language,
         authors: [Author { name: &feed.author }],
         hubs: feed
             .hub_url

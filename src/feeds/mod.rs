@@ -75,6 +75,8 @@ pub struct FeedDoc {
     /// The WebSub hub subscribers may use (`rel="hub"`), when one is configured.
     pub hub_url: Option<String>,
     pub author: String,
+    /// BCP 47 tag of the content (`HERALD_LANGUAGE`).
+    pub language: String,
     /// The newest change of its items, so the document only changes when they do; the epoch
     /// for an empty feed.
     pub updated: DateTime<Utc>,
@@ -103,6 +105,7 @@ pub struct FeedMeta<'a> {
     pub title: &'a str,
     pub subtitle: &'a str,
     pub author: &'a str,
+    pub language: &'a str,
     pub home_url: &'a str,
     pub self_url: &'a str,
     pub hub_url: Option<&'a str>,
@@ -151,6 +154,7 @@ impl FeedDoc {
             self_url: cleaned(meta.self_url),
             hub_url: meta.hub_url.map(cleaned),
             author: cleaned(meta.author),
+            language: cleaned(meta.language),
             updated,
             entries,
         }

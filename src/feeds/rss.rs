@@ -45,6 +45,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         title: feed.title.clone(),
         link: feed.home_url.clone(),
         description: feed.subtitle.clone(),
+        language: Some(feed.language.clone()),
         last_build_date: Some(rfc822(feed.updated)),
         generator: Some("Herald".to_owned()),
         atom_ext: Some(AtomExtension {

@@ -9,6 +9,7 @@ mod cors;
 mod counts;
 mod engines;
 mod events;
+mod feed_fixes;
 mod feeds;
 mod helpers;
 mod import;
