@@ -6,6 +6,7 @@ use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::{Category, Channel, Guid, Item};
 use chrono::{DateTime, Utc};
 
+use super::text::html_escaped;
 use super::{Entry, FeedDoc, Format};
 
 /// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
@@ -13,11 +14,13 @@ fn rfc822(t: DateTime<Utc>) -> String {
     t.to_rfc2822()
 }
 
+/// RSS readers render `title`, `description` and `category` as HTML, so the plain text of each
+/// goes in escaped: a summary that mentions `<script>` shows as those characters, never runs.
 fn item(entry: &Entry, author: &str) -> Item {
     Item {
-        title: Some(entry.title.clone()),
+        title: Some(html_escaped(&entry.title)),
         link: Some(entry.url.clone()),
-        description: Some(entry.summary.clone()),
+        description: Some(html_escaped(&entry.summary)),
         content: Some(entry.content_html.clone()),
         guid: Some(Guid {
             value: entry.id.clone(),
@@ -28,7 +31,7 @@ fn item(entry: &Entry, author: &str) -> Item {
             .tags
             .iter()
             .map(|tag| Category {
-                name: tag.clone(),
+                name: html_escaped(tag),
                 domain: None,
             })
             .collect(),
@@ -42,9 +45,9 @@ fn item(entry: &Entry, author: &str) -> Item {
 
 pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
     let channel = Channel {
-        title: feed.title.clone(),
+        title: html_escaped(&feed.title),
         link: feed.home_url.clone(),
-        description: feed.subtitle.clone(),
+        description: html_escaped(&feed.subtitle),
         language: Some(feed.language.clone()),
         last_build_date: Some(rfc822(feed.updated)),
         generator: Some("Herald".to_owned()),
