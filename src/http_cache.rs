@@ -99,12 +99,25 @@ pub enum Coding {
 }
 
 impl Coding {
-    fn header(self) -> Option<HeaderValue> {
+    fn name(self) -> Option<&'static str> {
         match self {
             Coding::Identity => None,
-            Coding::Gzip => Some(HeaderValue::from_static("gzip")),
-            Coding::Brotli => Some(HeaderValue::from_static("br")),
+            Coding::Gzip => Some("gzip"),
+            Coding::Brotli => Some("br"),
         }
+    }
+
+    fn header(self) -> Option<HeaderValue> {
+        self.name().map(HeaderValue::from_static)
+    }
+
+    /// The ETag of the body tagged `identity` sent in this coding (see `etag::for_coding`).
+    fn etag(self, identity: &str) -> HeaderValue {
+        let tag = match self.name() {
+            None => identity.to_owned(),
+            Some(name) => etag::for_coding(identity, name),
+        };
+        HeaderValue::from_str(&tag).expect("an entity tag is a valid header")
     }
 }
 
@@ -142,9 +155,10 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Coding {
     }
 }
 
-/// Whether `If-None-Match` lists `etag` (weak comparison, RFC 9110 §13.1.2).
+/// Whether `If-None-Match` lists `etag` (weak comparison, RFC 9110 §13.1.2), in any content
+/// coding: a cache holding the gzip copy learns from the 304's ETag which copy is current.
 fn none_match(header: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let opaque = |t: &str| etag::identity_of(t.trim().trim_start_matches("W/")).into_owned();
     let etag = opaque(etag);
     header.trim() == "*" || header.split(',').any(|t| opaque(t) == etag)
 }
@@ -201,8 +215,11 @@ pub fn local_header(value: &HeaderValue) -> HeaderValue {
 #[derive(Debug)]
 pub struct Representation {
     content_type: HeaderValue,
+    /// Of the identity body; each coding's is derived from it (`etag::for_coding`).
     etag: String,
     etag_header: HeaderValue,
+    gzip_etag: HeaderValue,
+    brotli_etag: HeaderValue,
     modified: DateTime<Utc>,
     last_modified: HeaderValue,
     identity: Bytes,
@@ -223,6 +240,8 @@ impl Representation {
         Self {
             content_type: HeaderValue::from_static(content_type),
             etag_header: HeaderValue::from_str(&etag).expect("hex in quotes is a valid header"),
+            gzip_etag: Coding::Gzip.etag(&etag),
+            brotli_etag: Coding::Brotli.etag(&etag),
             etag,
             modified,
             last_modified: http_date(modified),
@@ -252,6 +271,8 @@ impl Representation {
             + coded(&self.brotli)
             + headers
             + 2 * self.etag.len()
+            + self.gzip_etag.len()
+            + self.brotli_etag.len()
             + self.last_modified.len()
             + self.content_type.len()
     }
@@ -279,6 +300,8 @@ impl Representation {
             content_type: local_header(&self.content_type),
             etag: self.etag.clone(),
             etag_header: local_header(&self.etag_header),
+            gzip_etag: local_header(&self.gzip_etag),
+            brotli_etag: local_header(&self.brotli_etag),
             modified: self.modified,
             last_modified: local_header(&self.last_modified),
             identity: bytes(&self.identity),
@@ -299,6 +322,14 @@ impl Representation {
                 (Coding::Gzip, self.gzip.as_ref().unwrap())
             }
             _ => (Coding::Identity, &self.identity),
+        }
+    }
+
+    fn etag_header(&self, coding: Coding) -> &HeaderValue {
+        match coding {
+            Coding::Identity => &self.etag_header,
+            Coding::Gzip => &self.gzip_etag,
+            Coding::Brotli => &self.brotli_etag,
         }
     }
 }
@@ -331,17 +362,18 @@ pub fn respond(
     } else {
         StatusCode::OK
     };
+    // A 304 carries the ETag its 200 would have: that of the coding this request gets.
+    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     let mut res = HttpResponse::build(status);
     caching_headers(
         &mut res,
-        rep.etag_header.clone(),
+        rep.etag_header(coding).clone(),
         Some(rep.last_modified.clone()),
         cache_control.clone(),
     );
     if status == StatusCode::NOT_MODIFIED {
         return res.finish();
     }
-    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     if let Some(value) = coding.header() {
         res.insert_header((header::CONTENT_ENCODING, value));
     }
@@ -552,8 +584,16 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             .unwrap_or_else(|| CachePolicy::default().public),
     };
 
-    let tag = etag.to_str().unwrap_or("");
-    let fresh = not_modified(req.headers(), tag, modified);
+    let tag = etag.to_str().unwrap_or("").to_owned();
+    let fresh = not_modified(req.headers(), &tag, modified);
+    let coding = if bytes.len() >= MIN_COMPRESS
+        && !res.headers().contains_key(header::CONTENT_ENCODING)
+        && is_compressible(res.headers().get(header::CONTENT_TYPE))
+    {
+        negotiate(req.headers().get(header::ACCEPT_ENCODING))
+    } else {
+        Coding::Identity
+    };
     let mut out = HttpResponse::build(if fresh {
         StatusCode::NOT_MODIFIED
     } else {
@@ -564,27 +604,26 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             out.append_header((name.clone(), value.clone()));
         }
     }
-    caching_headers(&mut out, etag, modified_header, cache_control);
+    // Per request, so a quick level: these bodies are a page of JSON at most.
+    let encoded = match coding {
+        _ if fresh => None,
+        Coding::Identity => None,
+        Coding::Gzip => gzip(&bytes, 6),
+        Coding::Brotli => brotli(&bytes, 4),
+    };
+    let coding = if fresh || encoded.is_some() {
+        coding
+    } else {
+        Coding::Identity
+    };
+    // The coding's own ETag, on the 304 too (what its 200 would carry).
+    caching_headers(&mut out, coding.etag(&tag), modified_header, cache_control);
     if authed {
         out.append_header((header::VARY, HeaderValue::from_static("Authorization")));
     }
     let out = if fresh {
         out.finish()
     } else {
-        let coding = if bytes.len() >= MIN_COMPRESS
-            && !res.headers().contains_key(header::CONTENT_ENCODING)
-            && is_compressible(res.headers().get(header::CONTENT_TYPE))
-        {
-            negotiate(req.headers().get(header::ACCEPT_ENCODING))
-        } else {
-            Coding::Identity
-        };
-        // Per request, so a quick level: these bodies are a page of JSON at most.
-        let encoded = match coding {
-            Coding::Identity => None,
-            Coding::Gzip => gzip(&bytes, 6),
-            Coding::Brotli => brotli(&bytes, 4),
-        };
         match (encoded, coding.header()) {
             (Some(encoded), Some(value)) => {
                 out.insert_header((header::CONTENT_ENCODING, value));

@@ -21,5 +21,6 @@ pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod uri;
 pub mod urls;
 pub mod websub;

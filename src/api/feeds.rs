@@ -63,7 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct FeedsDoc;
 
 /// The list filters of `GET /api/v1/news`, which every feed accepts too: a saved search is a
-/// subscription. A feed is always the newest items, so paging parameters are ignored.
+/// subscription. A feed is always the newest items, so paging parameters and `sort` are
+/// ignored.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -77,7 +78,8 @@ struct FeedFilters {
     since: Option<String>,
     /// Published at or before: RFC 3339, or a date (to the end of that day, UTC).
     until: Option<String>,
-    /// `-published_at` (default), `published_at`, or `relevance` (with `q`).
+    /// Accepted for saved searches but ignored: a feed is always its newest items, newest
+    /// first. A value other than `-published_at`, `published_at` or `relevance` is a 400.
     #[param(pattern = "^(-published_at|published_at|relevance)$")]
     sort: Option<String>,
 }
@@ -199,6 +201,13 @@ async fn serve(
     path_tag: Option<String>,
 ) -> ApiResult<HttpResponse> {
     let path_tag = path_tag.as_deref().map(normalise_tag).transpose()?;
+    if path_tag
+        .as_deref()
+        .is_some_and(crate::schema::is_dot_segment)
+    {
+        // No item can carry such a tag, and its URL could not name this feed.
+        return Err(ApiError::NotFound("no such tag feed".to_owned()));
+    }
     let query = feed_query(req.query_string(), path_tag.as_deref(), state.feed.size)?;
     let filters = self_query(req.query_string(), path_tag.as_deref(), &query);
     // The main feeds' own paths are static: no allocation on their hot path.
@@ -255,8 +264,11 @@ fn feed_query(query: &str, path_tag: Option<&str>, size: u32) -> ApiResult<ListQ
     {
         params.tags.push(tag.to_owned());
     }
-    // A feed is always the first page, whole items, no count.
+    // A feed is always the first page of the newest items, whole, no count: `sort` is
+    // accepted (a saved search may carry it) but ignored, or new items would never reach
+    // subscribers of an oldest-first or best-match feed.
     params.cursor = None;
+    params.sort = None;
     let mut query = params.query(Visibility::Public {
         now: DateTime::UNIX_EPOCH,
     })?;

@@ -133,7 +133,10 @@ impl Entry {
                 .iter()
                 .map(|l| Link {
                     title: cleaned(&l.title),
-                    url: cleaned(&l.url),
+                    // Stored before links were kept as URIs, a URL may still need encoding.
+                    url: url::Url::parse(&l.url)
+                        .map(|url| crate::uri::to_uri(&url))
+                        .unwrap_or_else(|_| cleaned(&l.url)),
                 })
                 .collect(),
         }
