@@ -394,9 +394,8 @@ fn is_prepared(headers: &HeaderMap) -> bool {
 }
 
 /// When public content last changed, remembered per content revision so JSON responses get a
-/// `Last-Modified` without a query each. Never moves backwards while the process runs, and
-/// moves forward on every observed write, so a delete (which leaves no newer row behind) still
-/// invalidates `If-Modified-Since`.
+/// `Last-Modified` without a query each. Never moves backwards while the process runs (nor
+/// across restarts: the store's answer is read from what it keeps, public deletes included).
 #[derive(Debug, Default)]
 pub struct ChangeClock {
     memo: RwLock<Option<ChangeMemo>>,
@@ -424,13 +423,11 @@ impl ChangeClock {
             return Ok(memo.value);
         }
         let times = store.content_times(now).await?;
+        // The store's answer counts deletes and leaves drafts and scheduled items out (their
+        // writes must not tell anyone when editors work), so a new revision alone moves nothing.
         let mut value = times.last_change.unwrap_or(DateTime::UNIX_EPOCH);
         if let Some(memo) = previous {
             value = value.max(memo.value);
-            if memo.validity.revision != revision {
-                // Strictly later, even within the same second or if the write left no newer row.
-                value = value.max(moved_on(memo.value, now));
-            }
         }
         *self.memo.write().unwrap_or_else(|e| e.into_inner()) = Some(ChangeMemo {
             validity: Validity::new(revision, now, times.next_publication),

@@ -313,6 +313,9 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let mut query = key.query.clone();
     query.visibility = Visibility::Public { now };
     let page = state.store.list(&query).await?;
+    // Read from the store, not the process: the feed's `updated` never moves backwards, not on
+    // a delete and not across restarts, and an empty feed is not dated 1970.
+    let times = state.store.content_times(now).await?;
     let title = if query.tags.is_empty() {
         state.feed.title.clone()
     } else {
@@ -332,6 +335,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
             home_url: state.urls.base().as_str(),
             self_url: &state.urls.url(&key.self_path),
             hub_url: state.websub.as_ref().map(|p| p.hub().as_str()),
+            last_change: times.last_change,
         },
         entries,
     );
@@ -339,6 +343,6 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         key.format.render(&doc)?,
         key.format.content_type(),
         doc.updated,
-        state.store.next_due(now).await?,
+        times.next_publication,
     ))
 }

@@ -77,8 +77,8 @@ pub struct FeedDoc {
     pub author: String,
     /// BCP 47 tag of the content (`HERALD_LANGUAGE`).
     pub language: String,
-    /// The newest change of its items, so the document only changes when they do; the epoch
-    /// for an empty feed.
+    /// The newest change of its items or the store's newest public change (a delete, an item
+    /// leaving the feed), whichever is later: never backwards, and never 1970 for an empty feed.
     pub updated: DateTime<Utc>,
     pub entries: Vec<Entry>,
 }
@@ -109,6 +109,8 @@ pub struct FeedMeta<'a> {
     pub home_url: &'a str,
     pub self_url: &'a str,
     pub hub_url: Option<&'a str>,
+    /// When public content last changed, as the store says (see `ContentTimes::last_change`).
+    pub last_change: Option<DateTime<Utc>>,
 }
 
 impl Entry {
@@ -148,6 +150,7 @@ impl FeedDoc {
         let updated = entries
             .iter()
             .map(|e| e.updated)
+            .chain(meta.last_change)
             .max()
             .unwrap_or(DateTime::UNIX_EPOCH);
         Self {

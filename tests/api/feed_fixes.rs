@@ -5,7 +5,10 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_problem, spawn_adjusted, spawn_app};
+use herald::clock::Clock;
+use herald::feeds::rfc3339;
+
+use crate::helpers::{TestApp, assert_problem, seed_dir, spawn_adjusted, spawn_app, spawn_with};
 
 async fn text(app: &TestApp, path: &str) -> String {
     let response = app.get(path).await;
@@ -392,5 +395,142 @@ async fn every_link_url_is_emitted_as_a_valid_uri() {
         for url in found {
             assert!(is_uri(url), "{path}: {url}");
         }
+    }
+}
+
+/// The feed-level `<updated>` of an Atom feed and the answer's `Last-Modified`.
+async fn feed_times(app: &TestApp, path: &str) -> (String, String) {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let atom = response.text().await.unwrap();
+    (xml_texts(&atom, "updated")[0].clone(), modified)
+}
+
+fn http_time(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc2822(&text.replace("GMT", "+0000"))
+        .unwrap()
+        .to_utc()
+}
+
+#[tokio::test]
+async fn feed_updated_and_last_modified_never_move_backwards_across_deletes_and_restarts() {
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let app = spawn_with(dir.clone(), Some(seed_dir())).await;
+    let token = app.token().await;
+    let created = app
+        .authed(reqwest::Method::POST, "/api/v1/news", &token)
+        .json(&serde_json::json!({"title": "Newest", "tags": ["press"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let paths = ["/feed.atom", "/tags/press/feed.atom"];
+    let mut before = Vec::new();
+    for path in paths {
+        before.push(feed_times(&app, path).await);
+    }
+    app.clock.advance(chrono::Duration::hours(1));
+    let deleted = app
+        .client
+        .delete(&location)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let mut after = Vec::new();
+    for (path, (updated, modified)) in paths.iter().zip(&before) {
+        let now = feed_times(&app, path).await;
+        assert!(now.0 > *updated, "{path}: updated {updated} then {}", now.0);
+        assert!(
+            http_time(&now.1) > http_time(modified),
+            "{path}: {modified} then {}",
+            now.1
+        );
+        after.push(now);
+    }
+    app.stop().await;
+    // Another process on the same store (a restart, a replica) says the same, not older.
+    let again = spawn_with(dir, Some(seed_dir())).await;
+    for (path, times) in paths.iter().zip(&after) {
+        assert_eq!(
+            &feed_times(&again, path).await,
+            times,
+            "{path} after a restart"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_feed_is_dated_by_the_store_not_1970() {
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let app = spawn_with(dir, None).await;
+    let (updated, modified) = feed_times(&app, "/feed.atom").await;
+    assert!(!updated.starts_with("1970"), "{updated}");
+    assert!(!modified.contains("1970"), "{modified}");
+    let rss = text(&app, "/feed.rss").await;
+    assert!(
+        !xml_texts(&rss, "lastBuildDate")[0].contains("1970"),
+        "{rss}"
+    );
+}
+
+async fn modified(app: &TestApp, path: &str) -> String {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Issue 12.7: writing a draft or a scheduled item must not tell anyone polling that editors
+/// are at work; a public delete still moves `Last-Modified` on.
+#[tokio::test]
+async fn last_modified_of_public_json_ignores_drafts_and_scheduled_items() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let paths = ["/api/v1/news", "/api/v1/tags", "/feed.json"];
+    let mut before = Vec::new();
+    for path in paths {
+        before.push(modified(&app, path).await);
+    }
+    app.clock.advance(chrono::Duration::hours(1));
+    let future = rfc3339(app.clock.now() + chrono::Duration::days(3));
+    for doc in [
+        serde_json::json!({"title": "Secret plan", "status": "draft", "tags": ["secret"]}),
+        serde_json::json!({"title": "Embargoed", "published_at": future, "tags": ["secret"]}),
+    ] {
+        let response = app
+            .authed(reqwest::Method::POST, "/api/v1/news", &token)
+            .json(&doc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    for (path, was) in paths.iter().zip(&before) {
+        assert_eq!(&modified(&app, path).await, was, "{path}: a draft showed");
+    }
+    app.clock.advance(chrono::Duration::hours(1));
+    let deleted = app
+        .authed(reqwest::Method::DELETE, "/api/v1/news/1", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    // (The tags are the same without that item: their answer, and its date, stay.)
+    for (path, was) in paths
+        .iter()
+        .zip(&before)
+        .filter(|(p, _)| **p != "/api/v1/tags")
+    {
+        let now = modified(&app, path).await;
+        assert!(http_time(&now) > http_time(was), "{path}: {was} then {now}");
     }
 }
