@@ -68,5 +68,30 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),
         ..Default::default()
     };
-    Ok(channel.write_to(Vec::with_capacity(64 * 1024))?)
+    let xml = channel.write_to(Vec::with_capacity(64 * 1024))?;
+    Ok(hex_references(&xml))
+}
+
+/// `&amp;` and `&lt;` written as `&#x26;` and `&#x3C;`, as the RSS Best Practices Profile asks
+/// of plain text ("Encoding & and <"): the same characters to any XML parser (and to HTML in
+/// CDATA), and the sign validators and readers take for escaped text rather than markup.
+fn hex_references(xml: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 32);
+    let mut rest = xml;
+    while let Some(at) = rest.iter().position(|&b| b == b'&') {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix(b"&amp;") {
+            out.extend_from_slice(b"&#x26;");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(b"&lt;") {
+            out.extend_from_slice(b"&#x3C;");
+            rest = after;
+        } else {
+            out.push(b'&');
+            rest = &rest[1..];
+        }
+    }
+    out.extend_from_slice(rest);
+    out
 }
