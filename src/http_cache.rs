@@ -365,6 +365,13 @@ pub fn respond(
     // A 304 carries the ETag its 200 would have: that of the coding this request gets.
     let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     let mut res = HttpResponse::build(status);
+    // A representation may carry its own policy (a complete archive is immutable); it holds
+    // for 304s too.
+    let cache_control = rep
+        .extra
+        .iter()
+        .find(|(name, _)| name == header::CACHE_CONTROL)
+        .map_or(cache_control, |(_, value)| value);
     caching_headers(
         &mut res,
         rep.etag_header(coding).clone(),

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod clock;
 pub mod config;

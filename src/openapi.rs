@@ -45,6 +45,9 @@ impl Modify for Resources {
             api::health::HealthDoc::openapi(),
             api::feeds::FeedsDoc::openapi(),
             api::pages::PagesDoc::openapi(),
+            api::archives::ArchivesDoc::openapi(),
+            api::site::SitePagesDoc::openapi(),
+            api::sitemaps::SitemapsDoc::openapi(),
         ] {
             openapi.merge(resource);
         }

@@ -26,7 +26,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use chrono::{DateTime, Utc};
 use hashlink::LinkedHashMap;
 
+use crate::archive::IdRange;
 use crate::error::ApiError;
+use crate::feeds::Format;
 use crate::feeds::cache::FeedKey;
 use crate::http_cache::{Representation, Validity, local_header, moved_on};
 use crate::revision::Revision;
@@ -48,6 +50,32 @@ pub enum CacheKey {
     Page(String),
     /// `GET /api/v1/tags`.
     Tags,
+    /// An RFC 5005 archive document of the main feed or of a tag's feed.
+    Archive {
+        format: Format,
+        tag: Option<String>,
+        range: IdRange,
+    },
+    /// An HTML list page (`/news`, `/tags/{tag}`): what it lists, and the tag page it is.
+    NewsPage {
+        query: ListQuery,
+        tag: Option<String>,
+    },
+    /// The documents for crawlers.
+    Site(SiteDoc),
+}
+
+/// The documents for crawlers, each one cache entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SiteDoc {
+    /// `/sitemap.xml`: the item pages, or an index of the parts past 50,000 URLs.
+    Sitemap,
+    /// `/sitemaps/{n}.xml`.
+    SitemapPart(i64),
+    /// `/news-sitemap.xml`.
+    NewsSitemap,
+    /// `/robots.txt`.
+    Robots,
 }
 
 impl CacheKey {
@@ -68,7 +96,11 @@ impl CacheKey {
                     query(q) + fields.as_ref().map_or(0, |f| f.len() * 16)
                 }
                 CacheKey::Item(key) | CacheKey::Page(key) => key.len(),
-                CacheKey::Tags => 0,
+                CacheKey::Tags | CacheKey::Site(_) => 0,
+                CacheKey::Archive { tag, .. } => tag.as_ref().map_or(0, String::len),
+                CacheKey::NewsPage { query: q, tag } => {
+                    query(q) + tag.as_ref().map_or(0, String::len)
+                }
             }
     }
 }

@@ -4,6 +4,7 @@
 
 use url::Url;
 
+use crate::archive::IdRange;
 use crate::feeds::Format;
 
 /// The public base and the URLs below it.
@@ -51,10 +52,44 @@ impl Urls {
         self.url(format.file_name())
     }
 
+    /// An archive document of the main feed or of a tag's feed (see [`archive_path`]).
+    pub fn archive(&self, tag: Option<&str>, range: IdRange, format: Format) -> String {
+        self.url(&archive_path(tag, range, format))
+    }
+
     /// The feed of one tag, in `format`.
     pub fn tag_feed(&self, tag: &str, format: Format) -> String {
         self.url(&tag_feed_path(tag, format))
     }
+}
+
+/// An RFC 5005 archive of the main feed (`tag` `None`) or of a tag's feed, relative to the
+/// public base: `archives/{first}-{last}/feed.{ext}`, below `tags/{tag}/` for a tag.
+pub fn archive_path(tag: Option<&str>, range: IdRange, format: Format) -> String {
+    let mut segments = Vec::with_capacity(5);
+    if let Some(tag) = tag {
+        segments.extend(["tags", tag]);
+    }
+    let range = range.segment();
+    segments.extend(["archives", range.as_str(), format.file_name()]);
+    path_of(&segments)
+}
+
+/// `tags/{tag}`, the tag's HTML page, relative to the public base.
+pub fn tag_page_path(tag: &str) -> String {
+    path_of(&["tags", tag])
+}
+
+/// The path of these segments, each percent-encoded as one segment, without the leading `/`.
+fn path_of(segments: &[&str]) -> String {
+    // A scratch URL lends its path-segment encoder; only the path is kept.
+    let mut scratch = Url::parse("http://herald.invalid/").expect("a constant, valid URL");
+    scratch
+        .path_segments_mut()
+        .expect("an http URL has path segments")
+        .clear()
+        .extend(segments);
+    scratch.path().trim_start_matches('/').to_owned()
 }
 
 /// `tags/{tag}/feed.{ext}`, relative to the public base, with the tag percent-encoded as one

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
 
+use super::archives;
 use super::news::{ListParams, normalise_tag};
 use super::not_allowed;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -221,6 +222,7 @@ async fn serve(
         format,
         query,
         self_path,
+        subscription: filters.is_empty(),
     };
     let key = CacheKey::Feed(feed);
     let CacheKey::Feed(feed) = &key else {
@@ -316,17 +318,13 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     // Read from the store, not the process: the feed's `updated` never moves backwards, not on
     // a delete and not across restarts, and an empty feed is not dated 1970.
     let times = state.store.content_times(now).await?;
-    let title = if query.tags.is_empty() {
-        state.feed.title.clone()
-    } else {
-        format!("{}: {}", state.feed.title, query.tags.join(", "))
-    };
+    let title = feed_title(state, &query.tags);
     let entries = page
         .items
         .iter()
         .map(|item| Entry::new(item, state.urls.item_page(&item.slug)))
         .collect();
-    let doc = FeedDoc::new(
+    let mut doc = FeedDoc::new(
         FeedMeta {
             title: &title,
             subtitle: &state.feed.subtitle,
@@ -339,10 +337,23 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         },
         entries,
     );
+    if key.subscription {
+        let tag = query.tags.first().map(String::as_str);
+        doc.history = archives::subscription_history(state, tag, key.format).await?;
+    }
     Ok(Rendered::new(
         key.format.render(&doc)?,
         key.format.content_type(),
         doc.updated,
         times.next_publication,
     ))
+}
+
+/// The title of the feed of items with every one of `tags`.
+pub(crate) fn feed_title(state: &AppState, tags: &[String]) -> String {
+    if tags.is_empty() {
+        state.feed.title.clone()
+    } else {
+        format!("{}: {}", state.feed.title, tags.join(", "))
+    }
 }

@@ -1,11 +1,14 @@
 //! HTTP handlers, one module per resource.
 
+pub mod archives;
 pub mod auth;
 pub mod feeds;
 pub mod health;
 pub mod input;
 pub mod news;
 pub mod pages;
+pub mod site;
+pub mod sitemaps;
 pub mod tags;
 pub mod write;
 
@@ -23,6 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(tags::routes)
         .configure(news::routes)
         .configure(pages::routes)
+        .configure(archives::routes)
+        .configure(site::routes)
+        .configure(sitemaps::routes)
         .default_service(web::to(not_found));
 }
 

@@ -1,7 +1,6 @@
 //! The item permalink (`url` in the API, `link` in feeds): a minimal, dependency-free HTML page
 //! so the links Herald hands out open in a browser. Real sites put their own frontend here.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use utoipa::OpenApi;
@@ -9,6 +8,7 @@ use utoipa::OpenApi;
 use super::feeds::app_state;
 use super::news::{serve_cached, shared};
 use super::read_only;
+use super::site::{footer, html_page, page_head};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
@@ -58,31 +58,26 @@ async fn render(state: &AppState, key: &str, now: DateTime<Utc>) -> ApiResult<Re
     let date = item.published_at.format("%-d %B %Y");
     let iso = item.published_at.to_rfc3339();
     let api = state.urls.item_api(item.id);
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title>\
-         <link rel=\"alternate\" type=\"application/json\" href=\"{api}\">\
-         <style>body{{font:1.1rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}}</style>\
-         </head><body><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p>{html}</article></body></html>\n",
-        html = item.content_html,
-    );
-    let mut page = Rendered::new(
-        body.into_bytes(),
-        "text/html; charset=utf-8",
-        DateTime::UNIX_EPOCH,
+    let head = page_head(
+        state,
+        &item.title,
         None,
+        &format!(
+            "<link rel=\"alternate\" type=\"application/json\" href=\"{}\">",
+            escape(&api)
+        ),
     );
-    // The body is sanitised already; the policy is a second fence against scripts.
-    page.headers.push((
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src * data:; style-src 'unsafe-inline'"),
-    ));
+    let body = format!(
+        "{head}<body><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p>{html}</article>{footer}</body></html>\n",
+        html = item.content_html,
+        footer = footer(state, None),
+    );
+    let page = html_page(body);
     Ok(page)
 }
 
 /// Escapes text for HTML element content and quoted attributes.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

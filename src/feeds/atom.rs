@@ -1,11 +1,13 @@
 //! Atom 1.0 (RFC 4287) through `atom_syndication`.
 
+use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link as AtomLink, Person, Text,
 };
 use chrono::{DateTime, FixedOffset, Utc};
+use std::collections::BTreeMap;
 
-use super::{Entry, FeedDoc, Format};
+use super::{Entry, FH_NAMESPACE, FeedDoc, Format, History};
 
 fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
@@ -88,7 +90,10 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
                 .as_deref()
                 .map(|hub| link(hub, "hub", None, None)),
         )
+        .chain(history_links(&feed.history))
         .collect(),
+        namespaces: history_namespaces(&feed.history),
+        extensions: archive_marker(&feed.history),
         entries: feed
             .entries
             .iter()
@@ -97,4 +102,41 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         ..Default::default()
     };
     Ok(atom.write_to(Vec::with_capacity(64 * 1024))?)
+}
+
+/// RFC 5005's links between the subscription feed and its archives.
+fn history_links(history: &History) -> impl Iterator<Item = AtomLink> + '_ {
+    [
+        ("prev-archive", &history.prev_archive),
+        ("next-archive", &history.next_archive),
+        ("current", &history.current),
+    ]
+    .into_iter()
+    .filter_map(|(rel, href)| {
+        href.as_deref()
+            .map(|href| link(href, rel, Some(Format::Atom.content_type()), None))
+    })
+}
+
+fn history_namespaces(history: &History) -> BTreeMap<String, String> {
+    history
+        .is_archive()
+        .then(|| ("fh".to_owned(), FH_NAMESPACE.to_owned()))
+        .into_iter()
+        .collect()
+}
+
+/// `<fh:archive/>` on an archive document (RFC 5005 section 4).
+fn archive_marker(history: &History) -> ExtensionMap {
+    let mut map = ExtensionMap::new();
+    if history.is_archive() {
+        let marker = Extension {
+            name: "fh:archive".to_owned(),
+            ..Default::default()
+        };
+        map.entry("fh".to_owned())
+            .or_default()
+            .insert("archive".to_owned(), vec![marker]);
+    }
+    map
 }

@@ -13,4 +13,7 @@ pub struct FeedKey {
     pub query: ListQuery,
     /// Path and query below the public URL, as the feed's `rel="self"` names it.
     pub self_path: Cow<'static, str>,
+    /// A subscription feed (the main feed or a tag's, unfiltered): it links to its RFC 5005
+    /// archives.
+    pub subscription: bool,
 }

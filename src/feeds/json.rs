@@ -21,6 +21,9 @@ struct JsonFeed<'a> {
     description: &'a str,
     language: &'a str,
     authors: [Author<'a>; 1],
+    /// JSON Feed paging: the next older archive (RFC 5005's `prev-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
@@ -65,6 +68,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         description: &feed.subtitle,
         language: &feed.language,
         authors: [Author { name: &feed.author }],
+        next_url: feed.history.prev_archive.as_deref(),
         hubs: feed
             .hub_url
             .iter()

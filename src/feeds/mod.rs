@@ -81,7 +81,30 @@ pub struct FeedDoc {
     /// leaving the feed), whichever is later: never backwards, and never 1970 for an empty feed.
     pub updated: DateTime<Utc>,
     pub entries: Vec<Entry>,
+    /// RFC 5005 links: none on filtered feeds.
+    pub history: History,
 }
+
+/// RFC 5005 (archived feeds) links of a feed document.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The next older archive (`prev-archive`; JSON Feed's `next_url`).
+    pub prev_archive: Option<String>,
+    /// Archives only: the next newer archive, once one exists.
+    pub next_archive: Option<String>,
+    /// Archives only: the subscription feed (`current`).
+    pub current: Option<String>,
+}
+
+impl History {
+    /// Whether the document is an archive (`fh:archive`) rather than a subscription feed.
+    pub fn is_archive(&self) -> bool {
+        self.current.is_some()
+    }
+}
+
+/// The namespace of RFC 5005's `fh:archive`.
+pub const FH_NAMESPACE: &str = "http://purl.org/syndication/history/1.0";
 
 /// One item as every format sees it.
 #[derive(Debug, Clone)]
@@ -163,6 +186,7 @@ impl FeedDoc {
             language: cleaned(meta.language),
             updated,
             entries,
+            history: History::default(),
         }
     }
 }

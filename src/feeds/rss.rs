@@ -6,8 +6,12 @@ use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::{Category, Channel, Guid, Item};
 use chrono::{DateTime, Utc};
 
+use std::collections::BTreeMap;
+
+use ::rss::extension::{Extension, ExtensionMap};
+
 use super::text::html_escaped;
-use super::{Entry, FeedDoc, Format};
+use super::{Entry, FH_NAMESPACE, FeedDoc, Format};
 
 /// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
 fn rfc822(t: DateTime<Utc>) -> String {
@@ -63,8 +67,30 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
                 rel: "hub".to_owned(),
                 ..Default::default()
             }))
+            .chain(
+                [
+                    ("prev-archive", &feed.history.prev_archive),
+                    ("next-archive", &feed.history.next_archive),
+                    ("current", &feed.history.current),
+                ]
+                .into_iter()
+                .filter_map(|(rel, href)| {
+                    href.as_ref().map(|href| AtomLink {
+                        href: href.clone(),
+                        rel: rel.to_owned(),
+                        mime_type: Some(Format::Rss.content_type().to_owned()),
+                        ..Default::default()
+                    })
+                }),
+            )
             .collect(),
         }),
+        namespaces: if feed.history.is_archive() {
+            BTreeMap::from([("fh".to_owned(), FH_NAMESPACE.to_owned())])
+        } else {
+            BTreeMap::new()
+        },
+        extensions: archive_marker(feed.history.is_archive()),
         items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),
         ..Default::default()
     };
@@ -94,4 +120,19 @@ fn hex_references(xml: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+/// `<fh:archive/>` on an archive document (RFC 5005 section 4).
+fn archive_marker(is_archive: bool) -> ExtensionMap {
+    let mut map = ExtensionMap::new();
+    if is_archive {
+        let marker = Extension {
+            name: "fh:archive".to_owned(),
+            ..Default::default()
+        };
+        map.entry("fh".to_owned())
+            .or_default()
+            .insert("archive".to_owned(), vec![marker]);
+    }
+    map
 }

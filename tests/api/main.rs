@@ -20,6 +20,7 @@ mod read;
 mod replicas;
 mod search;
 mod seed;
+mod site;
 mod sqlite_plans;
 mod websub;
 mod write;
