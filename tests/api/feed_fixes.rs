@@ -91,7 +91,9 @@ fn xml_texts(xml: &str, name: &str) -> Vec<String> {
 
 /// What an HTML renderer shows for `html` that holds no markup: its references decoded.
 fn html_shown(html: &str) -> String {
-    html.replace("&lt;", "<")
+    html.replace("&#x3C;", "<")
+        .replace("&#x26;", "&")
+        .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&amp;", "&")
