@@ -301,6 +301,19 @@ pub struct FeedArgs {
     /// Author of every item [default: the feed title].
     #[arg(long, env = "HERALD_AUTHOR")]
     pub author: Option<String>,
+    /// Language of the content, a BCP 47 tag (`en`, `nb-NO`): RSS `<language>`, Atom
+    /// `xml:lang`, JSON Feed `language`, HTML `lang`.
+    #[arg(long, env = "HERALD_LANGUAGE", default_value = DEFAULT_LANGUAGE, value_parser = language_tag)]
+    pub language: String,
+}
+
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// A well-formed BCP 47 language tag (RFC 5646), as written.
+fn language_tag(value: &str) -> Result<String, String> {
+    language_tags::LanguageTag::parse(value)
+        .map(|tag| tag.to_string())
+        .map_err(|e| format!("must be a BCP 47 language tag such as `en` or `nb-NO`: {e}"))
 }
 
 /// What feeds say about themselves, and how long they are.
@@ -310,6 +323,8 @@ pub struct FeedSettings {
     pub title: String,
     pub subtitle: String,
     pub author: String,
+    /// BCP 47 language tag of the content.
+    pub language: String,
 }
 
 impl Default for FeedSettings {
@@ -319,6 +334,7 @@ impl Default for FeedSettings {
             title: "News".to_owned(),
             subtitle: "The latest news".to_owned(),
             author: None,
+            language: DEFAULT_LANGUAGE.to_owned(),
         })
     }
 }
@@ -334,6 +350,7 @@ impl From<FeedArgs> for FeedSettings {
             title: args.title,
             subtitle: args.subtitle,
             author,
+            language: args.language,
         }
     }
 }
@@ -643,6 +660,20 @@ mod tests {
         assert_eq!(settings.feed.author, "Desk");
         assert_eq!(settings.cache_max_age, 5);
         assert!(Cli::try_parse_from(["herald", "--feed-size", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_language_is_a_bcp47_tag_defaulting_to_en() {
+        let settings = Settings::from(Cli::try_parse_from(["herald"]).unwrap().serve);
+        assert_eq!(settings.feed.language, "en");
+        let cli = Cli::try_parse_from(["herald", "--language", "nb-NO"]).unwrap();
+        assert_eq!(Settings::from(cli.serve).feed.language, "nb-NO");
+        for bad in ["", "english language", "en_US", "x"] {
+            assert!(
+                Cli::try_parse_from(["herald", "--language", bad]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

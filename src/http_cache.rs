@@ -99,12 +99,25 @@ pub enum Coding {
 }
 
 impl Coding {
-    fn header(self) -> Option<HeaderValue> {
+    fn name(self) -> Option<&'static str> {
         match self {
             Coding::Identity => None,
-            Coding::Gzip => Some(HeaderValue::from_static("gzip")),
-            Coding::Brotli => Some(HeaderValue::from_static("br")),
+            Coding::Gzip => Some("gzip"),
+            Coding::Brotli => Some("br"),
         }
+    }
+
+    fn header(self) -> Option<HeaderValue> {
+        self.name().map(HeaderValue::from_static)
+    }
+
+    /// The ETag of the body tagged `identity` sent in this coding (see `etag::for_coding`).
+    fn etag(self, identity: &str) -> HeaderValue {
+        let tag = match self.name() {
+            None => identity.to_owned(),
+            Some(name) => etag::for_coding(identity, name),
+        };
+        HeaderValue::from_str(&tag).expect("an entity tag is a valid header")
     }
 }
 
@@ -142,9 +155,10 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Coding {
     }
 }
 
-/// Whether `If-None-Match` lists `etag` (weak comparison, RFC 9110 §13.1.2).
+/// Whether `If-None-Match` lists `etag` (weak comparison, RFC 9110 §13.1.2), in any content
+/// coding: a cache holding the gzip copy learns from the 304's ETag which copy is current.
 fn none_match(header: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let opaque = |t: &str| etag::identity_of(t.trim().trim_start_matches("W/")).into_owned();
     let etag = opaque(etag);
     header.trim() == "*" || header.split(',').any(|t| opaque(t) == etag)
 }
@@ -201,8 +215,11 @@ pub fn local_header(value: &HeaderValue) -> HeaderValue {
 #[derive(Debug)]
 pub struct Representation {
     content_type: HeaderValue,
+    /// Of the identity body; each coding's is derived from it (`etag::for_coding`).
     etag: String,
     etag_header: HeaderValue,
+    gzip_etag: HeaderValue,
+    brotli_etag: HeaderValue,
     modified: DateTime<Utc>,
     last_modified: HeaderValue,
     identity: Bytes,
@@ -254,6 +271,8 @@ impl Representation {
         Self {
             content_type: HeaderValue::from_static(content_type),
             etag_header: HeaderValue::from_str(&etag).expect("hex in quotes is a valid header"),
+            gzip_etag: Coding::Gzip.etag(&etag),
+            brotli_etag: Coding::Brotli.etag(&etag),
             etag,
             modified,
             last_modified: http_date(modified),
@@ -283,6 +302,8 @@ impl Representation {
             + coded(&self.brotli)
             + headers
             + 2 * self.etag.len()
+            + self.gzip_etag.len()
+            + self.brotli_etag.len()
             + self.last_modified.len()
             + self.content_type.len()
     }
@@ -310,6 +331,8 @@ impl Representation {
             content_type: local_header(&self.content_type),
             etag: self.etag.clone(),
             etag_header: local_header(&self.etag_header),
+            gzip_etag: local_header(&self.gzip_etag),
+            brotli_etag: local_header(&self.brotli_etag),
             modified: self.modified,
             last_modified: local_header(&self.last_modified),
             identity: bytes(&self.identity),
@@ -330,6 +353,14 @@ impl Representation {
                 (Coding::Gzip, self.gzip.as_ref().unwrap())
             }
             _ => (Coding::Identity, &self.identity),
+        }
+    }
+
+    fn etag_header(&self, coding: Coding) -> &HeaderValue {
+        match coding {
+            Coding::Identity => &self.etag_header,
+            Coding::Gzip => &self.gzip_etag,
+            Coding::Brotli => &self.brotli_etag,
         }
     }
 }
@@ -362,6 +393,8 @@ pub fn respond(
     } else {
         StatusCode::OK
     };
+    // A 304 carries the ETag its 200 would have: that of the coding this request gets.
+    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     let mut res = HttpResponse::build(status);
     // A representation may carry its own policy (a complete archive is immutable); it holds
     // for 304s too.
@@ -372,14 +405,13 @@ pub fn respond(
         .map_or(cache_control, |(_, value)| value);
     caching_headers(
         &mut res,
-        rep.etag_header.clone(),
+        rep.etag_header(coding).clone(),
         Some(rep.last_modified.clone()),
         cache_control.clone(),
     );
     if status == StatusCode::NOT_MODIFIED {
         return res.finish();
     }
-    let (coding, body) = rep.body(negotiate(headers.get(header::ACCEPT_ENCODING)));
     if let Some(value) = coding.header() {
         res.insert_header((header::CONTENT_ENCODING, value));
     }
@@ -400,9 +432,8 @@ fn is_prepared(headers: &HeaderMap) -> bool {
 }
 
 /// When public content last changed, remembered per content revision so JSON responses get a
-/// `Last-Modified` without a query each. Never moves backwards while the process runs, and
-/// moves forward on every observed write, so a delete (which leaves no newer row behind) still
-/// invalidates `If-Modified-Since`.
+/// `Last-Modified` without a query each. Never moves backwards while the process runs (nor
+/// across restarts: the store's answer is read from what it keeps, public deletes included).
 #[derive(Debug, Default)]
 pub struct ChangeClock {
     memo: RwLock<Option<ChangeMemo>>,
@@ -430,13 +461,11 @@ impl ChangeClock {
             return Ok(memo.value);
         }
         let times = store.content_times(now).await?;
+        // The store's answer counts deletes and leaves drafts and scheduled items out (their
+        // writes must not tell anyone when editors work), so a new revision alone moves nothing.
         let mut value = times.last_change.unwrap_or(DateTime::UNIX_EPOCH);
         if let Some(memo) = previous {
             value = value.max(memo.value);
-            if memo.validity.revision != revision {
-                // Strictly later, even within the same second or if the write left no newer row.
-                value = value.max(moved_on(memo.value, now));
-            }
         }
         *self.memo.write().unwrap_or_else(|e| e.into_inner()) = Some(ChangeMemo {
             validity: Validity::new(revision, now, times.next_publication),
@@ -590,8 +619,16 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             .unwrap_or_else(|| CachePolicy::default().public),
     };
 
-    let tag = etag.to_str().unwrap_or("");
-    let fresh = not_modified(req.headers(), tag, modified);
+    let tag = etag.to_str().unwrap_or("").to_owned();
+    let fresh = not_modified(req.headers(), &tag, modified);
+    let coding = if bytes.len() >= MIN_COMPRESS
+        && !res.headers().contains_key(header::CONTENT_ENCODING)
+        && is_compressible(res.headers().get(header::CONTENT_TYPE))
+    {
+        negotiate(req.headers().get(header::ACCEPT_ENCODING))
+    } else {
+        Coding::Identity
+    };
     let mut out = HttpResponse::build(if fresh {
         StatusCode::NOT_MODIFIED
     } else {
@@ -602,7 +639,21 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
             out.append_header((name.clone(), value.clone()));
         }
     }
-    caching_headers(&mut out, etag, modified_header, cache_control);
+    // Per request, so a quick level: these bodies are a page of JSON at most.
+    let (gzip_level, brotli_quality) = Effort::Quick.levels();
+    let encoded = match coding {
+        _ if fresh => None,
+        Coding::Identity => None,
+        Coding::Gzip => gzip(&bytes, gzip_level),
+        Coding::Brotli => brotli(&bytes, brotli_quality),
+    };
+    let coding = if fresh || encoded.is_some() {
+        coding
+    } else {
+        Coding::Identity
+    };
+    // The coding's own ETag, on the 304 too (what its 200 would carry).
+    caching_headers(&mut out, coding.etag(&tag), modified_header, cache_control);
     if authed {
         // One `Vary` value: the CORS layer rewrites `Vary` from its first value, and a second
         // header line would be lost there, letting a shared cache mix editors' answers with
@@ -615,21 +666,6 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
     let out = if fresh {
         out.finish()
     } else {
-        let coding = if bytes.len() >= MIN_COMPRESS
-            && !res.headers().contains_key(header::CONTENT_ENCODING)
-            && is_compressible(res.headers().get(header::CONTENT_TYPE))
-        {
-            negotiate(req.headers().get(header::ACCEPT_ENCODING))
-        } else {
-            Coding::Identity
-        };
-        // Per request, so a quick level: these bodies are a page of JSON at most.
-        let (gzip_level, brotli_quality) = Effort::Quick.levels();
-        let encoded = match coding {
-            Coding::Identity => None,
-            Coding::Gzip => gzip(&bytes, gzip_level),
-            Coding::Brotli => brotli(&bytes, brotli_quality),
-        };
         match (encoded, coding.header()) {
             (Some(encoded), Some(value)) => {
                 out.insert_header((header::CONTENT_ENCODING, value));

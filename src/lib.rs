@@ -29,5 +29,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod time_budget;
+pub mod uri;
 pub mod urls;
 pub mod websub;

@@ -7,6 +7,7 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use url::Url;
 
 use crate::model::Link;
+use crate::uri;
 
 fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
@@ -99,7 +100,14 @@ pub fn to_html(markdown: &str, base: &Url) -> String {
     }
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut raw, Parser::new_ext(markdown, options()));
+    let resolve_base = base.clone();
     ammonia::Builder::default()
+        // Every URL of the HTML absolute and a valid URI (see `uri`); one that is no URL at
+        // all goes. Relative ones are resolved here, before ammonia's own rewriting sees them.
+        .attribute_filter(move |_element, attribute, value| match attribute {
+            "href" | "src" | "cite" => uri::resolve(&resolve_base, value).map(Into::into),
+            _ => Some(value.into()),
+        })
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(Some("noopener noreferrer"))
         .clean(&raw)

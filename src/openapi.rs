@@ -77,9 +77,48 @@ impl Modify for BearerAuth {
 
 /// The contract as YAML, exactly as committed in `openapi.yaml`.
 pub fn yaml() -> String {
-    ApiDoc::openapi()
+    let yaml = ApiDoc::openapi()
         .to_yaml()
-        .expect("the OpenAPI document serialises")
+        .expect("the OpenAPI document serialises");
+    quote_yaml11_scalars(&yaml)
+}
+
+/// Plain scalars that a YAML 1.1 reader (PyYAML, js-yaml's default schema, much Swagger
+/// tooling) would read as something other than a string: its timestamps and its wider
+/// booleans. The emitter follows YAML 1.2, which reads them as strings, so it leaves them bare.
+pub const YAML11_NON_STRINGS: &str = r"^(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$";
+
+/// `yaml` with every plain scalar value in [`YAML11_NON_STRINGS`] single-quoted, so YAML 1.1
+/// and YAML 1.2 readers see the same document as `/openapi.json`. The emitter writes one
+/// scalar per line (`key: value` or `- value`), which is all this needs to look at.
+fn quote_yaml11_scalars(yaml: &str) -> String {
+    static LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(?P<head>\s*(?:- )*(?:[^\s'\x22#-][^:]*: |- ))(?P<value>[^'\x22\[{|>&*!].*)$",
+        )
+        .expect("a valid pattern")
+    });
+    static NON_STRING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(YAML11_NON_STRINGS).expect("a valid pattern")
+    });
+    let mut out = String::with_capacity(yaml.len() + 64);
+    for line in yaml.split_inclusive('\n') {
+        let (text, end) = match line.strip_suffix('\n') {
+            Some(text) => (text, "\n"),
+            None => (line, ""),
+        };
+        match LINE.captures(text) {
+            Some(found) if NON_STRING.is_match(&found["value"]) => {
+                out.push_str(&found["head"]);
+                out.push('\'');
+                out.push_str(&found["value"]);
+                out.push('\'');
+                out.push_str(end);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 pub async fn serve_yaml() -> HttpResponse {
@@ -93,6 +132,16 @@ pub async fn serve_yaml() -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Swagger UI serves the JSON form at the URL it is given.
     cfg.route("/openapi.yaml", web::get().to(serve_yaml))
+        // Only `/docs/` matches below: the address people type gets there too. Relative, so it
+        // holds below a public URL with a path.
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((actix_web::http::header::LOCATION, "docs/"))
+                    .finish()
+            }),
+        )
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/openapi.json", ApiDoc::openapi()),

@@ -18,6 +18,7 @@ use crate::feeds::rfc3339;
 use crate::markdown;
 use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, whole_seconds};
 use crate::store::WriteItem;
+use crate::uri::to_uri;
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_SUMMARY_CHARS: usize = 2000;
@@ -199,22 +200,27 @@ fn links_of(markdown: &str, base: &Url) -> Vec<Link> {
     markdown::links(markdown)
         .into_iter()
         .filter_map(|link| {
-            let url = base.join(&link.url).ok().filter(is_web_url)?;
+            let url = base.join(link.url.trim()).ok().filter(is_web_url)?;
+            let url = to_uri(&url);
             let title = if link.title.is_empty() {
-                url.to_string()
+                url.clone()
             } else {
                 link.title
             };
-            Some(Link {
-                title,
-                url: url.into(),
-            })
+            Some(Link { title, url })
         })
         .collect()
 }
 
 fn is_web_url(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.host().is_some()
+}
+
+/// A tag that is a dot segment (`.`, `..`): its feed URL, `tags/{tag}/feed.*`, would resolve to
+/// another path (RFC 3986 §5.2.4), so such a tag could have no feed of its own. Every other tag
+/// is one percent-encoded path segment (`urls::tag_feed_path`) that stays as written.
+pub fn is_dot_segment(tag: &str) -> bool {
+    matches!(tag, "." | "..")
 }
 
 /// Texts may hold any character but U+0000: it means nothing in news, XML cannot carry it,
@@ -364,7 +370,8 @@ impl<'a> Fields<'a, '_> {
                 ),
             };
             let url = match obj.get("url") {
-                Some(Value::String(u)) if is_link_url(u) => Some(u.clone()),
+                // Stored as a valid URI: `|`, `[`, `^`… percent-encoded (see `uri`).
+                Some(Value::String(u)) if is_link_url(u) => Url::parse(u).ok().map(|u| to_uri(&u)),
                 _ => self.fail(
                     format!("{field}.url"),
                     "must be an absolute http or https URL with a host name",
@@ -393,6 +400,11 @@ impl<'a> Fields<'a, '_> {
                 self.fail::<()>(
                     format!("tags[{i}]"),
                     format!("must be 1 to {MAX_TAG_CHARS} characters on one line"),
+                );
+            } else if is_dot_segment(&tag) {
+                self.fail::<()>(
+                    format!("tags[{i}]"),
+                    "must not be `.` or `..`: a tag's feed URL must lead to that tag",
                 );
             } else if !tags.contains(&tag) {
                 tags.push(tag);

@@ -166,6 +166,9 @@ async fn render(
             home_url: state.urls.base().as_str(),
             self_url: &self_url,
             hub_url: None,
+            language: &state.feed.language,
+            // A complete archive never changes: dated by its own items only.
+            last_change: None,
         },
         items
             .into_iter()

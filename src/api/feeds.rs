@@ -77,7 +77,8 @@ struct PathFilter {
 pub struct FeedsDoc;
 
 /// The list filters of `GET /api/v1/news`, which every feed accepts too: a saved search is a
-/// subscription. A feed is always the newest items, so paging parameters are ignored.
+/// subscription. A feed is always the newest items, so paging parameters and `sort` are
+/// ignored.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -94,7 +95,8 @@ struct FeedFilters {
     since: Option<String>,
     /// Published at or before: RFC 3339, or a date (to the end of that day, UTC).
     until: Option<String>,
-    /// `-published_at` (default), `published_at`, or `relevance` (with `q`).
+    /// Accepted for saved searches but ignored: a feed is always its newest items, newest
+    /// first. A value other than `-published_at`, `published_at` or `relevance` is a 400.
     #[param(pattern = "^(-published_at|published_at|relevance)$")]
     sort: Option<String>,
 }
@@ -206,8 +208,13 @@ async fn tag_feed(req: HttpRequest, path: web::Path<(String, String)>) -> ApiRes
     let (tag, ext) = path.into_inner();
     let format = Format::from_extension(&ext)
         .ok_or_else(|| ApiError::NotFound(format!("no feed format `{ext}`")))?;
+    let tag = normalise_tag(&tag)?;
+    if crate::schema::is_dot_segment(&tag) {
+        // No item can carry such a tag, and its URL could not name this feed.
+        return Err(ApiError::NotFound("no such tag feed".to_owned()));
+    }
     let path = PathFilter {
-        tag: Some(normalise_tag(&tag)?),
+        tag: Some(tag),
         author: None,
     };
     serve(app_state(&req)?, &req, format, path).await
@@ -325,8 +332,11 @@ fn feed_query(query: &str, path: &PathFilter, size: u32) -> ApiResult<ListQuery>
     {
         params.authors.push(author.to_owned());
     }
-    // A feed is always the first page, whole items, no count.
+    // A feed is always the first page of the newest items, whole, no count: `sort` is
+    // accepted (a saved search may carry it) but ignored, or new items would never reach
+    // subscribers of an oldest-first or best-match feed.
     params.cursor = None;
+    params.sort = None;
     let mut query = params.query(Visibility::Public {
         now: DateTime::UNIX_EPOCH,
     })?;
@@ -413,6 +423,9 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let mut query = key.query.clone();
     query.visibility = Visibility::Public { now };
     let page = state.store.list(&query).await?;
+    // Read from the store, not the process: the feed's `updated` never moves backwards, not on
+    // a delete and not across restarts, and an empty feed is not dated 1970.
+    let times = state.store.content_times(now).await?;
     // Authors by name as the items show them (a rename records a change for each, so this
     // title follows it).
     let names: Vec<&str> = query
@@ -447,9 +460,11 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
             title: &title,
             subtitle: &state.feed.subtitle,
             author: &state.feed.author,
+            language: &state.feed.language,
             home_url: state.urls.base().as_str(),
             self_url: &state.urls.url(&key.self_path),
             hub_url: state.websub.as_ref().map(|p| p.hub().as_str()),
+            last_change: times.last_change,
         },
         entries,
     );
@@ -466,7 +481,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
         body,
         format.content_type(),
         updated,
-        state.store.next_due(now).await?,
+        times.next_publication,
     ))
 }
 

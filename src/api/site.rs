@@ -32,10 +32,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[openapi(paths(home, news, tag_news, robots))]
 pub struct SitePagesDoc;
 
-/// The language of every page and of the news sitemap: one place, so the language setting
-/// replaces it in one line.
-pub(crate) fn language(_state: &AppState) -> &str {
-    "en"
+/// The language of every page and of the news sitemap: `HERALD_LANGUAGE`.
+pub(crate) fn language(state: &AppState) -> &str {
+    &state.feed.language
 }
 
 /// The policy of every HTML page: the bodies are sanitised already, this is a second fence

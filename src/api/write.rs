@@ -12,6 +12,7 @@ use crate::api::news::{ItemView, item_etag, item_response};
 use crate::api::{input, news};
 use crate::auth::{Editor, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::etag;
 use crate::model::{NewsItem, Status};
 use crate::state::AppState;
 use crate::store::{Visibility, WriteItem};
@@ -91,7 +92,8 @@ macro_rules! item_body {
             /// Omitted: the links of the Markdown body, in order.
             #[schema(max_items = 100)]
             pub links: Option<Vec<LinkInput>>,
-            /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line.
+            /// Trimmed, lower-cased and de-duplicated; each 1 to 100 characters on one line, and
+            /// not `.` or `..`.
             #[schema(inline = false, max_items = 100)]
             pub tags: Option<Vec<Tag>>,
             /// The byline: author slugs in order, each naming an author of `/api/v1/authors`,
@@ -133,9 +135,12 @@ item_body!(
     Option<String>
 );
 
-/// A tag as written: trimmed and lower-cased when stored.
+/// A tag as written: trimmed and lower-cased when stored. No control characters, something
+/// besides spaces, and not `.` or `..` once trimmed (a tag's feed URL, `/tags/{tag}/feed.*`,
+/// must lead to that tag): the pattern says "a character other than a space or a dot, or three
+/// dots, or two words".
 #[derive(Serialize, ToSchema)]
-#[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$", example = "press")]
+#[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^(?:[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s.\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*|[^\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\u0000-\\u001f\\u007f-\\u009f]*|[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*[^\\S\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*)$", example = "press")]
 pub struct Tag(String);
 
 /// An author's slug, as an item's `authors` lists it.
@@ -398,6 +403,11 @@ pub(crate) fn if_match(condition: &IfMatch, etag: &str) -> bool {
     };
     match condition {
         IfMatch::Any => true,
-        IfMatch::Items(tags) => tags.iter().any(|tag| tag.strong_eq(&ours)),
+        // A tag of any content coding (`"…-gzip"`) names the same item.
+        IfMatch::Items(tags) => tags.iter().any(|tag| {
+            etag::identity_of(&tag.to_string())
+                .parse::<EntityTag>()
+                .is_ok_and(|tag| tag.strong_eq(&ours))
+        }),
     }
 }

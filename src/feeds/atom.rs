@@ -76,6 +76,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         title: Text::plain(feed.title.clone()),
         subtitle: Some(Text::plain(feed.subtitle.clone())),
         id: feed.self_url.clone(),
+        lang: Some(feed.language.clone()),
         // Never the crate default (1970) unless the feed really is empty.
         updated: fixed(feed.updated),
         authors: vec![person(&feed.author)],

@@ -34,6 +34,7 @@ struct JsonFeed<'a> {
     home_page_url: &'a str,
     feed_url: &'a str,
     description: &'a str,
+    language: &'a str,
     authors: [Author<'a>; 1],
     /// JSON Feed paging: the next older archive (RFC 5005's `prev-archive`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,7 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         home_page_url: &feed.home_url,
         feed_url: &feed.self_url,
         description: &feed.subtitle,
+        language: &feed.language,
         authors: [Author::named(&feed.author)],
         next_url: feed.history.prev_archive.as_deref(),
         hubs: feed

@@ -75,8 +75,10 @@ pub struct FeedDoc {
     /// The WebSub hub subscribers may use (`rel="hub"`), when one is configured.
     pub hub_url: Option<String>,
     pub author: String,
-    /// The newest change of its items, so the document only changes when they do; the epoch
-    /// for an empty feed.
+    /// BCP 47 tag of the content (`HERALD_LANGUAGE`).
+    pub language: String,
+    /// The newest change of its items or the store's newest public change (a delete, an item
+    /// leaving the feed), whichever is later: never backwards, and never 1970 for an empty feed.
     pub updated: DateTime<Utc>,
     pub entries: Vec<Entry>,
     /// RFC 5005 links: none on filtered feeds.
@@ -151,9 +153,12 @@ pub struct FeedMeta<'a> {
     pub title: &'a str,
     pub subtitle: &'a str,
     pub author: &'a str,
+    pub language: &'a str,
     pub home_url: &'a str,
     pub self_url: &'a str,
     pub hub_url: Option<&'a str>,
+    /// When public content last changed, as the store says (see `ContentTimes::last_change`).
+    pub last_change: Option<DateTime<Utc>>,
 }
 
 impl Entry {
@@ -178,7 +183,10 @@ impl Entry {
                 .iter()
                 .map(|l| Link {
                     title: cleaned(&l.title),
-                    url: cleaned(&l.url),
+                    // Stored before links were kept as URIs, a URL may still need encoding.
+                    url: url::Url::parse(&l.url)
+                        .map(|url| crate::uri::to_uri(&url))
+                        .unwrap_or_else(|_| cleaned(&l.url)),
                 })
                 .collect(),
             authors: item
@@ -199,6 +207,7 @@ impl FeedDoc {
         let updated = entries
             .iter()
             .map(|e| e.updated)
+            .chain(meta.last_change)
             .max()
             .unwrap_or(DateTime::UNIX_EPOCH);
         Self {
@@ -208,6 +217,7 @@ impl FeedDoc {
             self_url: cleaned(meta.self_url),
             hub_url: meta.hub_url.map(cleaned),
             author: cleaned(meta.author),
+            language: cleaned(meta.language),
             updated,
             entries,
             history: History::default(),

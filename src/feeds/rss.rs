@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use ::rss::extension::{Extension, ExtensionMap};
 
+use super::text::html_escaped;
 use super::{Entry, FH_NAMESPACE, FeedDoc, Format};
 
 /// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
@@ -17,11 +18,13 @@ fn rfc822(t: DateTime<Utc>) -> String {
     t.to_rfc2822()
 }
 
+/// RSS readers render `title`, `description` and `category` as HTML, so the plain text of each
+/// goes in escaped: a summary that mentions `<script>` shows as those characters, never runs.
 fn item(entry: &Entry, author: &str) -> Item {
     Item {
-        title: Some(entry.title.clone()),
+        title: Some(html_escaped(&entry.title)),
         link: Some(entry.url.clone()),
-        description: Some(entry.summary.clone()),
+        description: Some(html_escaped(&entry.summary)),
         content: Some(entry.content_html.clone()),
         guid: Some(Guid {
             value: entry.id.clone(),
@@ -32,7 +35,7 @@ fn item(entry: &Entry, author: &str) -> Item {
             .tags
             .iter()
             .map(|tag| Category {
-                name: tag.clone(),
+                name: html_escaped(tag),
                 domain: None,
             })
             .collect(),
@@ -51,9 +54,10 @@ fn item(entry: &Entry, author: &str) -> Item {
 
 pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
     let channel = Channel {
-        title: feed.title.clone(),
+        title: html_escaped(&feed.title),
         link: feed.home_url.clone(),
-        description: feed.subtitle.clone(),
+        description: html_escaped(&feed.subtitle),
+        language: Some(feed.language.clone()),
         last_build_date: Some(rfc822(feed.updated)),
         generator: Some("Herald".to_owned()),
         atom_ext: Some(AtomExtension {
@@ -95,7 +99,32 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),
         ..Default::default()
     };
-    Ok(channel.write_to(Vec::with_capacity(64 * 1024))?)
+    let xml = channel.write_to(Vec::with_capacity(64 * 1024))?;
+    Ok(hex_references(&xml))
+}
+
+/// `&amp;` and `&lt;` written as `&#x26;` and `&#x3C;`, as the RSS Best Practices Profile asks
+/// of plain text ("Encoding & and <"): the same characters to any XML parser (and to HTML in
+/// CDATA), and the sign validators and readers take for escaped text rather than markup.
+fn hex_references(xml: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 32);
+    let mut rest = xml;
+    while let Some(at) = rest.iter().position(|&b| b == b'&') {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix(b"&amp;") {
+            out.extend_from_slice(b"&#x26;");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(b"&lt;") {
+            out.extend_from_slice(b"&#x3C;");
+            rest = after;
+        } else {
+            out.push(b'&');
+            rest = &rest[1..];
+        }
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// `<fh:archive/>` on an archive document (RFC 5005 section 4).

@@ -27,9 +27,32 @@ pub fn cleaned(text: &str) -> String {
     clean(text).into_owned()
 }
 
+/// Plain text as HTML that shows exactly that text: for RSS, whose readers render titles,
+/// descriptions and categories as HTML (Atom and JSON Feed say "text" instead).
+pub fn html_escaped(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            _ => html.push(c),
+        }
+    }
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escaping_leaves_no_markup() {
+        assert_eq!(
+            html_escaped("a & <b>c</b> \"q\" 🦀"),
+            "a &amp; &lt;b&gt;c&lt;/b&gt; \"q\" 🦀"
+        );
+    }
 
     #[test]
     fn strips_only_what_xml_cannot_carry() {

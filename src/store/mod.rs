@@ -366,8 +366,10 @@ pub struct SourcedItem {
 /// When public content last changed and when it will next change by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentTimes {
-    /// The newest `updated_at` of any item, or `published_at` of a public one (an item going
-    /// live is a change); `None` for an empty store.
+    /// The newest change readers could see: a public item written or one leaving the public
+    /// (from the change log, so deletes count and drafts do not), or the `published_at` of a
+    /// public item (an item going live is a change); the store's creation when nothing changed.
+    /// Read from what the store keeps, so it never moves backwards across restarts.
     pub last_change: Option<DateTime<Utc>>,
     /// The earliest `published_at` after `now` of a published item: when a scheduled item
     /// goes live and cached responses must be rebuilt.

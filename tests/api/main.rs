@@ -10,6 +10,7 @@ mod cors;
 mod counts;
 mod engines;
 mod events;
+mod feed_fixes;
 mod feeds;
 mod hardening;
 mod helpers;

@@ -67,3 +67,47 @@ fn the_contract_states_the_link_url_rule_the_server_applies() {
         herald::api::input::LINK_URL_PATTERN
     );
 }
+
+/// YAML 1.1 readers (PyYAML, js-yaml's default schema, Swagger tooling) take a bare
+/// `2018-03-01T00:00:00Z` for a timestamp and `yes`/`on` for booleans: none may be left bare,
+/// and the YAML must read as the same document as `/openapi.json` (issue 15.8).
+#[tokio::test]
+async fn the_yaml_reads_as_the_json_for_yaml_1_1_readers_too() {
+    let bare = regex::Regex::new(
+        r"(?m)(?:: |^\s*- )(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|y|Y|n|N)$",
+    )
+    .unwrap();
+    let found: Vec<&str> = bare.find_iter(COMMITTED).map(|m| m.as_str()).collect();
+    assert!(
+        found.is_empty(),
+        "YAML 1.1 would not read these as strings: {found:?}"
+    );
+    assert!(
+        COMMITTED.contains("published_at: '2018-03-01T00:00:00Z'"),
+        "the examples are still there, quoted"
+    );
+    let app = spawn_app().await;
+    let json: Value = app.get_json("/openapi.json").await;
+    let yaml: Value = yaml_serde::from_str(COMMITTED).unwrap();
+    assert_eq!(yaml, json);
+}
+
+#[tokio::test]
+async fn docs_without_the_slash_redirect_to_the_docs() {
+    let app = spawn_app().await;
+    let answer = app.raw("GET", "/docs", &[]).await;
+    assert_eq!(answer.status, 308);
+    let location = answer.header("location").unwrap();
+    assert_eq!(
+        app.base
+            .join("/docs")
+            .unwrap()
+            .join(location)
+            .unwrap()
+            .path(),
+        "/docs/"
+    );
+    let docs = app.get("/docs").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger-ui"));
+}

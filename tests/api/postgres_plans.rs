@@ -250,8 +250,15 @@ async fn the_newest_change_is_found_by_index_seeks() {
     }
     let (app, _store) = app_with_many_items().await;
     let plan = index_plan_of(&app, CONTENT_TIMES_SQL, test_now().timestamp()).await;
-    assert!(!plan.iter().any(|l| seq_scan(l)), "{plan:#?}");
-    for index in ["news_items_updated", "news_items_public"] {
+    // The migrations table (one row per migration) dates a store that never changed; it is only
+    // read when the rest finds nothing.
+    assert!(
+        !plan
+            .iter()
+            .any(|l| seq_scan(l) && !l.contains("on _sqlx_migrations")),
+        "{plan:#?}"
+    );
+    for index in ["changes_public_at", "news_items_public"] {
         assert!(plan.iter().any(|l| l.contains(index)), "{plan:#?}");
     }
 }

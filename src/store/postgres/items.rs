@@ -16,11 +16,14 @@ use crate::store::{
 };
 
 /// When public content last changed and next changes by itself: each part one index seek
-/// (`news_items_updated`, `news_items_public`).
+/// (`changes_public_at`, `news_items_public`).
 pub const CONTENT_TIMES_SQL: &str = "SELECT \
-       greatest((SELECT max(updated_at) FROM news_items), \
-                coalesce((SELECT max(published_at) FROM news_items \
-                          WHERE status = 'published' AND published_at <= $1), 0)), \
+       coalesce(nullif(greatest(coalesce((SELECT max(at) FROM changes \
+                                         WHERE was_public OR is_public), 0), \
+                                coalesce((SELECT max(published_at) FROM news_items \
+                                          WHERE status = 'published' AND published_at <= $1), 0)), \
+                       0), \
+                (SELECT extract(epoch FROM min(installed_on))::int8 FROM _sqlx_migrations)), \
        (SELECT min(published_at) FROM news_items \
         WHERE status = 'published' AND published_at > $1)";
 

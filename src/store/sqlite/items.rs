@@ -16,13 +16,20 @@ use crate::store::{
 };
 
 /// When public content last changed and next changes by itself. The newest change is the newest
-/// `updated_at` of any item or the newest `published_at` of a public one, each a single index
-/// seek (`news_items_updated`, `news_items_public`): a CASE over every row was a full scan, two to
+/// change readers could see in the change log (a public item written, or an item leaving the
+/// public: a delete leaves no row to read a time from; drafts and scheduled items do not count,
+/// or the time would tell when editors work) or the newest `published_at` of a public one (an
+/// item going live); the store's creation when there is neither. Each part is a single index seek
+/// (`changes_public_at`, `news_items_public`): a CASE over every row was a full scan, two to
 /// twenty seconds at a million items, on the first request and every minute after.
 pub const CONTENT_TIMES_SQL: &str = "SELECT \
-       max((SELECT max(updated_at) FROM news_items), \
-           coalesce((SELECT max(published_at) FROM news_items \
-                     WHERE status = 'published' AND published_at <= ?1), 0)), \
+       coalesce(nullif(max(coalesce((SELECT max(at) FROM changes \
+                                     WHERE was_public = 1 OR is_public = 1), 0), \
+                           coalesce((SELECT max(published_at) FROM news_items \
+                                     WHERE status = 'published' AND published_at <= ?1), 0)), \
+                       0), \
+                (SELECT CAST(strftime('%s', min(installed_on)) AS INTEGER) \
+                 FROM _sqlx_migrations)), \
        (SELECT min(published_at) FROM news_items \
         WHERE status = 'published' AND published_at > ?1)";
 
