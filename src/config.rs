@@ -271,6 +271,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_WRITE_TIMEOUT", value_parser = crate::time_budget::parse_secs,
           default_value = crate::time_budget::DEFAULT_WRITE_SECS)]
     pub write_timeout: Duration,
+    #[command(flatten)]
     pub integrations: IntegrationArgs,
 }
 

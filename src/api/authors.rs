@@ -281,7 +281,7 @@ fn respond(
 )]
 pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
     let state = app_state(&req)?;
-    let editor = auth::optional(state, req.headers()).await?.is_some();
+    let editor = auth::optional(state, &req).await?.is_some();
     let authors = state.store.authors(state.clock.now()).await?;
     let body = json_bytes(&AuthorList {
         authors: authors.iter().map(|a| AuthorView::new(a, editor)).collect(),
@@ -306,7 +306,7 @@ pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
 )]
 pub async fn get(req: HttpRequest, slug: web::Path<String>) -> ApiResult<HttpResponse> {
     let state = app_state(&req)?;
-    let editor = auth::optional(state, req.headers()).await?.is_some();
+    let editor = auth::optional(state, &req).await?.is_some();
     let counted = state
         .store
         .author(&slug, state.clock.now())

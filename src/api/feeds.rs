@@ -398,7 +398,11 @@ fn self_query(query: &str, path: &PathFilter, full: &ListQuery) -> String {
     }
     let names = ["since", "until", "sort"];
     kept.extend(tags.into_iter().map(|(_, raw)| (Cow::Borrowed("tag"), raw)));
-    kept.extend(authors.into_iter().map(|(_, raw)| (Cow::Borrowed("author"), raw)));
+    kept.extend(
+        authors
+            .into_iter()
+            .map(|(_, raw)| (Cow::Borrowed("author"), raw)),
+    );
     kept.extend(
         names
             .into_iter()

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Link, NewsItem, Status};
+use crate::model::{Byline, Link, NewsItem, Status};
 use crate::store::{Change, ChangeKind, DynStore, Positions, StoreCounts, StoredItem, StoredToken};
 
 /// Rows read and written per batch (one transaction each on restore).
@@ -34,6 +34,7 @@ enum Record {
     Header {
         version: u32,
     },
+    Author(AuthorRecord),
     Item(Box<ItemRecord>),
     Token(TokenRecord),
     Meta {
@@ -64,7 +65,23 @@ struct ItemRecord {
     updated_at: DateTime<Utc>,
     links: Vec<Link>,
     tags: Vec<String>,
+    /// Author slugs, in byline order (the authors come earlier in the export).
+    #[serde(default)]
+    authors: Vec<String>,
     source_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorRecord {
+    slug: String,
+    name: String,
+    bio: Option<String>,
+    url: Option<String>,
+    avatar: Option<String>,
+    email: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +92,13 @@ struct TokenRecord {
     hash: String,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    prefix: Option<String>,
+    scopes: String,
+    #[serde(default)]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,6 +116,8 @@ struct ChangeRecord {
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Counts {
+    #[serde(default)]
+    authors: i64,
     items: i64,
     tokens: i64,
     meta: i64,
@@ -115,6 +141,7 @@ impl From<StoredItem> for ItemRecord {
             updated_at: i.updated_at,
             links: i.links,
             tags: i.tags,
+            authors: i.authors.into_iter().map(|a| a.slug).collect(),
             source_key: stored.source_key,
         }
     }
@@ -137,6 +164,17 @@ impl From<ItemRecord> for StoredItem {
                 updated_at: r.updated_at,
                 links: r.links,
                 tags: r.tags,
+                // Only the slug is written back; the rest of a byline is the author's record.
+                authors: r
+                    .authors
+                    .into_iter()
+                    .map(|slug| Byline {
+                        name: String::new(),
+                        slug,
+                        url: None,
+                        avatar: None,
+                    })
+                    .collect(),
             },
             source_key: r.source_key,
         }
@@ -154,6 +192,22 @@ fn line(out: &mut impl Write, record: &Record) -> anyhow::Result<()> {
 pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<StoreCounts> {
     let mut counts = Counts::default();
     line(out, &Record::Header { version: VERSION })?;
+    // Authors first: a restored item's byline names an author that must already be there.
+    for counted in store.authors(DateTime::UNIX_EPOCH).await? {
+        counts.authors += 1;
+        let a = counted.author;
+        let record = AuthorRecord {
+            slug: a.slug,
+            name: a.name,
+            bio: a.bio,
+            url: a.url,
+            avatar: a.avatar,
+            email: a.email,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        };
+        line(out, &Record::Author(record))?;
+    }
     let mut after = 0;
     loop {
         let items = store.export_items(after, BATCH).await?;
@@ -171,6 +225,10 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
             hash: t.hash,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
+            prefix: t.prefix,
+            scopes: t.scopes,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
         };
         line(out, &Record::Token(record))?;
     }
@@ -274,8 +332,28 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
                     hash: t.hash,
                     created_at: t.created_at,
                     revoked_at: t.revoked_at,
+                    prefix: t.prefix,
+                    scopes: t.scopes,
+                    expires_at: t.expires_at,
+                    last_used_at: t.last_used_at,
                 };
                 store.insert_tokens(&[token]).await?;
+            }
+            Record::Author(a) => {
+                counts.authors += 1;
+                let author = crate::store::Author {
+                    slug: a.slug,
+                    name: a.name,
+                    bio: a.bio,
+                    url: a.url,
+                    avatar: a.avatar,
+                    email: a.email,
+                    created_at: a.created_at,
+                    updated_at: a.updated_at,
+                };
+                crate::store::copy::put_author(store, &author)
+                    .await
+                    .with_context(|| format!("line {number}: author `{}`", author.slug))?;
             }
             Record::Meta { key, value } => {
                 counts.meta += 1;

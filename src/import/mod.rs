@@ -20,9 +20,66 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use url::Url;
 
-use crate::model::NewsItem;
+use crate::model::{NewsItem, slugify};
 use crate::schema::{self, Syntax};
-use crate::store::{DynStore, ImportReport, SourcedItem, rules::same_content};
+use crate::store::{
+    AuthorDraft, DynStore, ImportReport, SourcedItem, StoreError, rules::same_content,
+};
+
+/// Authors an import names: each slug with the name to create it under when the store has no
+/// such author yet.
+pub type Bylines = Vec<(String, String)>;
+
+/// An importer's `authors` (names or slugs) as the slugs items store, noting each in `found`.
+pub fn byline_slugs<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    found: &mut Bylines,
+) -> Vec<String> {
+    let mut slugs = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let slug = if schema::is_slug(name) {
+            name.to_owned()
+        } else {
+            slugify(name)
+        };
+        if !found.iter().any(|(known, _)| *known == slug) {
+            found.push((slug.clone(), name.to_owned()));
+        }
+        if !slugs.contains(&slug) {
+            slugs.push(slug);
+        }
+    }
+    slugs
+}
+
+/// Creates every author an import names that the store lacks, under the name the source gave
+/// (an author that exists is left as it is: imports never rename people).
+pub async fn ensure_authors(
+    store: &DynStore,
+    bylines: &Bylines,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for (slug, name) in bylines {
+        if store.author(slug, now).await?.is_some() {
+            continue;
+        }
+        let draft = AuthorDraft {
+            slug: slug.clone(),
+            name: name.chars().take(200).collect(),
+            bio: None,
+            url: None,
+            avatar: None,
+            email: None,
+        };
+        match store.create_author(&draft, now).await {
+            // Another writer created it meanwhile: as good.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 /// A page item's fields as the schema reads them: the page gives a title, a date (already read
 /// from any of the page's spellings) and a body, nothing else.
@@ -372,6 +429,19 @@ impl<'a> Target<'a> {
                 updated_at: now,
                 links: sourced.item.draft.links.clone(),
                 tags: sourced.item.draft.tags.clone(),
+                // A dry run compares bylines by slug only.
+                authors: sourced
+                    .item
+                    .draft
+                    .authors
+                    .iter()
+                    .map(|slug| crate::model::Byline {
+                        name: String::new(),
+                        slug: slug.clone(),
+                        url: None,
+                        avatar: None,
+                    })
+                    .collect(),
             };
             match planned.get(&sourced.source_key) {
                 None => report.created += 1,

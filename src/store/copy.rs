@@ -74,20 +74,25 @@ pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::
 /// change, so setting `updated_at` this way writes nothing else).
 async fn copy_authors(from: &DynStore, to: &DynStore) -> anyhow::Result<()> {
     for counted in from.authors(chrono::DateTime::UNIX_EPOCH).await? {
-        let a = counted.author;
-        let draft = AuthorDraft {
-            slug: a.slug.clone(),
-            name: a.name.clone(),
-            bio: a.bio.clone(),
-            url: a.url.clone(),
-            avatar: a.avatar.clone(),
-            email: a.email.clone(),
-        };
-        let created = to.create_author(&draft, a.created_at).await?;
-        if a.updated_at != a.created_at {
-            to.update_author(&a.slug, &draft, &created, a.updated_at)
-                .await?;
-        }
+        put_author(to, &counted.author).await?;
+    }
+    Ok(())
+}
+
+/// Writes `a` into `to` as it is: its fields and both its times.
+pub async fn put_author(to: &DynStore, a: &super::Author) -> anyhow::Result<()> {
+    let draft = AuthorDraft {
+        slug: a.slug.clone(),
+        name: a.name.clone(),
+        bio: a.bio.clone(),
+        url: a.url.clone(),
+        avatar: a.avatar.clone(),
+        email: a.email.clone(),
+    };
+    let created = to.create_author(&draft, a.created_at).await?;
+    if a.updated_at != a.created_at {
+        to.update_author(&a.slug, &draft, &created, a.updated_at)
+            .await?;
     }
     Ok(())
 }
