@@ -534,7 +534,7 @@ mod tests {
             "",
             "utm_source=x&_=17",
             "tag=Press&tag=press&tag=b&tag=%20B%20",
-            "q=rust+ai&q=rust&sort=relevance",
+            "q=rust+ai&sort=relevance&q=rust+ai",
             "sort=-published_at&limit=5&count=true&fields=id",
             "sort=published_at&sort=published_at",
             "since=2020-01-01&since=2020-01-01T00:00:00Z&until=2021-01-01",
