@@ -352,7 +352,7 @@ async fn feeds_carry_every_author_and_each_author_has_feeds() {
     let first = &rss[rss.find("<item>").unwrap()..rss.find("</item>").unwrap()];
     assert!(first.contains("<dc:creator>Ada</dc:creator>"), "{first}");
     assert!(
-        first.contains("<dc:creator>Grace &amp; Co</dc:creator>"),
+        first.contains("<dc:creator>Grace &#x26; Co</dc:creator>"),
         "{first}"
     );
 

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{Engine, engine, provision, seed_dir, settings_for, spawn_app};
+use crate::helpers::{
+    Engine, engine, provision, seed_dir, settings_for, spawn_adjusted, spawn_app,
+};
 
 fn herald() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
@@ -375,7 +377,8 @@ fn backup(database_url: &str, target: &Path) -> std::process::Output {
 
 #[tokio::test]
 async fn backup_copies_a_store_while_it_is_written_and_the_copy_serves() {
-    let app = spawn_app().await;
+    // As many writes as the machine manages: the per-token write limit would cut them off.
+    let app = spawn_adjusted(|s| s.integrations.rate_limit_writes = 0).await;
     let dir = TempDir::new().unwrap();
     let target = dir.path().join("backup.db");
     let backup_here = |target: &Path| backup(&app.database_url, target);
