@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{
-    Engine, engine, provision, seed_dir, settings_for, spawn_adjusted, spawn_app,
-};
+use crate::helpers::{Engine, engine, provision, seed_dir, settings_for, spawn_adjusted};
 
 fn herald() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
