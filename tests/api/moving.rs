@@ -390,12 +390,23 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
     // Imported items (with source keys), a tagged item with links, a draft, a scheduled item,
     // and a deleted newest item, so the next id is not max(id) + 1.
     original.import(&fixture("wordpress.xml")).await;
+    // An author with every field, named by an item's byline.
+    write(
+        &original,
+        &token,
+        Method::POST,
+        "/api/v1/authors",
+        json!({"name": "Ada Lovelace", "slug": "ada", "bio": "Wrote the first program.",
+               "url": "https://ada.example/", "email": "ada@example.org"}),
+    )
+    .await;
     let tagged = write(
         &original,
         &token,
         Method::POST,
         "/api/v1/news",
         json!({"title": "Exported", "summary": "With everything", "tags": ["Moving", "Press"],
+               "authors": ["ada"],
                "content_markdown": "See [the docs](https://example.org/docs).",
                "published_at": "2025-12-01T10:00:00Z"}),
     )
@@ -440,8 +451,12 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
         "/feed.rss".to_owned(),
         "/feed.json".to_owned(),
         "/tags/press/feed.atom".to_owned(),
+        "/api/v1/authors".to_owned(),
+        "/api/v1/authors/ada".to_owned(),
+        "/authors/ada/feed.json".to_owned(),
     ];
     let editor_paths = [
+        "/api/v1/authors/ada".to_owned(),
         "/api/v1/news?status=draft".to_owned(),
         "/api/v1/news?status=scheduled".to_owned(),
         format!("/api/v1/news/{}", draft["id"]),
