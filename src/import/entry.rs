@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::html;
+use super::{Bylines, byline_slugs, html};
 use crate::feeds::rfc3339;
 use crate::markdown;
 use crate::model::{Link, Status, whole_seconds};
@@ -35,10 +35,10 @@ pub struct Entry {
     pub status: Status,
     /// Categories and tags alike, by name.
     pub tags: Vec<String>,
-    /// Read from every format, not stored yet: the item schema has no authors today. Kept here
-    /// so that giving items authors needs only [`Entry::document`] to write them.
+    /// The post's authors, in the source's order: stored as the item's byline, each author
+    /// created by name when the store has none of that slug.
     pub authors: Vec<Author>,
-    /// The featured image's absolute URL; like `authors`, read but not stored yet.
+    /// The featured image's absolute URL: read, but not stored (items have no image yet).
     pub image: Option<String>,
 }
 
@@ -72,7 +72,7 @@ const SYNTAX: Syntax = Syntax {
 
 impl Entry {
     /// The entry in the item schema's fields.
-    fn document(&self, base: &Url) -> Map<String, Value> {
+    fn document(&self, base: &Url, authors: &[String]) -> Map<String, Value> {
         let title = self.title.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = html::to_body(&self.html, base);
         let mut doc = json!({
@@ -82,6 +82,7 @@ impl Entry {
             "content_markdown": body,
             "status": self.status.as_str(),
             "tags": self.tags,
+            "authors": authors,
         });
         if let Some(summary) = self
             .summary
@@ -101,8 +102,14 @@ impl Entry {
     }
 
     /// The entry as an item to import, or why the schema refuses it.
-    pub fn to_item(&self, base: &Url, now: DateTime<Utc>) -> Result<SourcedItem, String> {
-        let mut item = schema::parse(&self.document(base), &SYNTAX, None, now, base)
+    pub fn to_item(
+        &self,
+        base: &Url,
+        now: DateTime<Utc>,
+        bylines: &mut Bylines,
+    ) -> Result<SourcedItem, String> {
+        let authors = byline_slugs(self.authors.iter().map(|a| a.name.as_str()), bylines);
+        let mut item = schema::parse(&self.document(base, &authors), &SYNTAX, None, now, base)
             .map_err(|errors| schema::describe(&errors))?;
         // Two posts of one blog may share a slug (a post and a page, or across years): the
         // later one gets a suffix, as an API item with a derived slug does.
@@ -166,16 +173,18 @@ fn is_slug(s: &str) -> bool {
         && s.bytes().any(|b| b.is_ascii_lowercase())
 }
 
-/// Items for every entry, or an error naming each refused entry by its title and key.
+/// Items for every entry, with the authors they name, or an error naming each refused entry
+/// by its title and key.
 pub fn to_items(
     parsed: &Parsed,
     base: &Url,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<SourcedItem>> {
+) -> anyhow::Result<(Vec<SourcedItem>, Bylines)> {
     let mut items = Vec::with_capacity(parsed.entries.len());
+    let mut bylines = Bylines::new();
     let mut broken = Vec::new();
     for entry in &parsed.entries {
-        match entry.to_item(base, now) {
+        match entry.to_item(base, now, &mut bylines) {
             Ok(item) => items.push(item),
             Err(why) => {
                 let title: String = entry.title.chars().take(60).collect();
@@ -186,7 +195,7 @@ pub fn to_items(
     if !broken.is_empty() {
         anyhow::bail!("{}", broken.join("; "));
     }
-    Ok(items)
+    Ok((items, bylines))
 }
 
 /// A date as sources write it: RFC 3339, RFC 2822 (RSS), or `YYYY-MM-DD HH:MM:SS` in UTC

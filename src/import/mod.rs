@@ -527,7 +527,7 @@ pub async fn import_with(
         }
     }
     .with_context(|| format!("cannot import {}", path.display()))?;
-    let items = entry::to_items(&parsed, base, now)
+    let (items, bylines) = entry::to_items(&parsed, base, now)
         .with_context(|| format!("cannot import {}", path.display()))?;
     let progress = indicatif::ProgressBar::new(items.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} posts {elapsed}")?,
@@ -536,6 +536,7 @@ pub async fn import_with(
         skipped: parsed.skipped.len(),
         ..ImportReport::default()
     };
+    target.ensure_authors(&bylines, now).await?;
     for batch in items.chunks(500) {
         total += target.import(batch, now).await?;
         progress.inc(batch.len() as u64);

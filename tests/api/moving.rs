@@ -135,6 +135,21 @@ async fn a_wordpress_export_imports_posts_with_statuses_tags_and_faithful_bodies
     assert_eq!(launch["published_at"], "2023-05-01T08:00:00Z");
     assert_eq!(launch["summary"], "The Acme Rocket is out.");
     assert_eq!(launch["tags"], json!(["launch", "press"]));
+    // The post's author by display name, created as an author record.
+    assert_eq!(launch["authors"][0]["name"], "Jane Doe", "{launch}");
+    assert_eq!(launch["authors"][0]["slug"], "jane-doe");
+    let authors = app.get_json("/api/v1/authors").await;
+    let names: Vec<&str> = authors["authors"]
+        .as_array()
+        .or_else(|| authors.as_array())
+        .expect("a list of authors")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Jane Doe") && names.contains(&"Ops Team"),
+        "{authors}"
+    );
     let html = launch["content_html"].as_str().unwrap();
     // WordPress's paragraphs and line breaks, as the blog showed them.
     assert!(
@@ -214,6 +229,7 @@ async fn a_ghost_export_imports_posts_tags_and_lossless_markdown() {
     assert_eq!(hello["status"], "published");
     assert_eq!(hello["published_at"], "2024-01-10T09:00:00Z");
     assert_eq!(hello["summary"], "Hello from Ghost.");
+    assert_eq!(hello["authors"][0]["name"], "Gina Host", "{hello}");
     // The internal `#newsletter` tag is Ghost's own bookkeeping, not a topic.
     assert_eq!(hello["tags"], json!(["announcements", "product"]));
     // Simple HTML becomes Markdown because it renders back the same.
