@@ -1,6 +1,5 @@
 //! Atom 1.0 (RFC 4287) through `atom_syndication`.
 
-use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link as AtomLink, Person, Text,
 };
@@ -102,7 +101,6 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
         .chain(history_links(&feed.history))
         .collect(),
         namespaces: history_namespaces(&feed.history),
-        extensions: archive_marker(&feed.history),
         entries: feed
             .entries
             .iter()
@@ -110,7 +108,25 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
             .collect(),
         ..Default::default()
     };
-    Ok(atom.write_to(Vec::with_capacity(64 * 1024))?)
+    let xml = atom.write_to(Vec::with_capacity(64 * 1024))?;
+    Ok(mark_archive(xml, &feed.history))
+}
+
+/// `<fh:archive/>` on an archive document (RFC 5005 section 4), among the feed's own elements:
+/// RFC 4287's schema allows extension elements of a feed only before its entries, and
+/// atom_syndication writes its extensions after them. The head holds only escaped text, so the
+/// first `<entry>` is where the entries start.
+fn mark_archive(mut xml: Vec<u8>, history: &History) -> Vec<u8> {
+    const MARKER: &[u8] = b"<fh:archive/>";
+    if history.is_archive() {
+        let at = xml
+            .windows(b"<entry>".len())
+            .position(|w| w == b"<entry>")
+            .or_else(|| xml.windows(b"</feed>".len()).rposition(|w| w == b"</feed>"))
+            .unwrap_or(xml.len());
+        xml.splice(at..at, MARKER.iter().copied());
+    }
+    xml
 }
 
 /// RFC 5005's links between the subscription feed and its archives.
@@ -133,19 +149,4 @@ fn history_namespaces(history: &History) -> BTreeMap<String, String> {
         .then(|| ("fh".to_owned(), FH_NAMESPACE.to_owned()))
         .into_iter()
         .collect()
-}
-
-/// `<fh:archive/>` on an archive document (RFC 5005 section 4).
-fn archive_marker(history: &History) -> ExtensionMap {
-    let mut map = ExtensionMap::new();
-    if history.is_archive() {
-        let marker = Extension {
-            name: "fh:archive".to_owned(),
-            ..Default::default()
-        };
-        map.entry("fh".to_owned())
-            .or_default()
-            .insert("archive".to_owned(), vec![marker]);
-    }
-    map
 }
