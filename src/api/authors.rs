@@ -300,6 +300,7 @@ pub async fn list(req: HttpRequest) -> ApiResult<HttpResponse> {
         (status = 200, description = "The author", body = AuthorView, headers(
             ("ETag" = String, description = "The author's validator, for `If-Match`"),
         )),
+        (status = 401, description = "A bearer token was given but is unknown, revoked or expired", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such author", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])),

@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::news::rfc3339;
 use super::{editor_only, not_allowed, write};
 use crate::auth::{self, Editor, IssueError, MAX_LIFETIME_SECS, Scope, Scopes, TokenSpec};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::{StoreError, TokenInfo};
 
@@ -105,7 +105,11 @@ pub struct NewTokenView {
     path = "/api/v1/tokens",
     operation_id = "listTokens",
     tag = "tokens",
-    responses((status = 200, description = "The tokens", body = TokenList)),
+    responses(
+        (status = 200, description = "The tokens", body = TokenList),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `admin` scope", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = [])),
 )]
 pub async fn list(state: web::Data<AppState>, editor: Editor) -> ApiResult<HttpResponse> {
