@@ -78,6 +78,11 @@ impl RateLimits {
         }
     }
 
+    /// Whether requests of `kind` are limited at all (a limit of 0 turns a kind off).
+    pub fn is_limited(&self, kind: Kind) -> bool {
+        self.limiter(kind).is_some()
+    }
+
     /// Counts one request of `kind` from `key`; `Err(seconds to wait)` when over the limit.
     pub fn check(&self, kind: Kind, key: &str) -> Result<(), u64> {
         let Some(limiter) = self.limiter(kind) else {

@@ -275,6 +275,9 @@ pub fn build_app(
     let cors = state.cors_origins.middleware();
     let json_caching = state.json_caching.clone();
     let time_budget = state.time_budget;
+    // Off by default: then no request pays for the check (a boxed future and the client's
+    // address as a string, on every feed hit).
+    let limit_reads = state.limits.is_limited(crate::rate_limit::Kind::Reads);
     App::new()
         .app_data(state)
         .app_data(json_caching)
@@ -294,7 +297,10 @@ pub fn build_app(
         // Inside CORS and the response policy, so a 503 past the budget carries their headers.
         .wrap(time_budget)
         // Anonymous reads per client, when `HERALD_RATE_LIMIT_READS` asks for a limit.
-        .wrap(actix_web::middleware::from_fn(api::limits::limit_reads))
+        .wrap(actix_web::middleware::Condition::new(
+            limit_reads,
+            actix_web::middleware::from_fn(api::limits::limit_reads),
+        ))
         // Outside everything else, so CORS headers land on every answer, errors and 404s
         // included. The server adds the header budget and the access log (request id,
         // metrics) around it.
