@@ -124,7 +124,12 @@ fn with_charset(content_type: &HeaderValue) -> Option<HeaderValue> {
             essence,
             "application/javascript" | "application/xml" | "application/yaml"
         );
-    if !text || value.to_ascii_lowercase().contains("charset=") {
+    // No lowercased copy: this runs on every answer, feeds included.
+    let has_charset = value
+        .as_bytes()
+        .windows(b"charset=".len())
+        .any(|w| w.eq_ignore_ascii_case(b"charset="));
+    if !text || has_charset {
         return None;
     }
     HeaderValue::from_str(&format!("{value}; charset=utf-8")).ok()
