@@ -303,9 +303,22 @@ async fn a_new_store_is_built_aside_and_appears_only_when_whole() {
             )
         })
         .collect();
-    let output = import_new_store(&db, &lines);
+    // A key seen again later in the file (an update inside the build) and a title whose slug
+    // is taken (a one-by-one insert): the index built beside the store must follow both.
+    let twins = [
+        json!({"key": "n7", "title": "New 7", "published_at": "2020-05-06", "content_markdown": "Replaced words", "tags": ["fresh"]}),
+        json!({"key": "twin", "title": "New 3", "published_at": "2021-02-03", "content_markdown": "Twin words"}),
+    ];
+    let all = format!("{lines}{}\n{}\n", twins[0], twins[1]);
+    let output = import_new_store(&db, &all);
     assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("4500 created"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("4501 created"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("full-text index built beside the store"),
+        "the side index was used, not thrown away: {stderr}"
+    );
     assert_eq!(
         files_in(dir.path()),
         ["new.db"],
@@ -329,6 +342,17 @@ async fn a_new_store_is_built_aside_and_appears_only_when_whole() {
     );
     let tags = store.tags(herald::store::Visibility::All).await.unwrap();
     assert_eq!((tags[0].tag.as_str(), tags[0].count), ("fresh", 4500));
+    let integrity = sqlx::query("INSERT INTO news_fts (news_fts) VALUES ('integrity-check')")
+        .execute(
+            &sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        integrity.is_ok(),
+        "FTS5 finds its index sound: {integrity:?}"
+    );
     // The full-text index, filled at the end of the build, finds every item, and its triggers
     // are back: a later import into the existing store is searchable too.
     let matches = |word: &str| {
@@ -345,11 +369,13 @@ async fn a_new_store_is_built_aside_and_appears_only_when_whole() {
         };
         async move { store.list(&query).await.unwrap().total.unwrap() }
     };
-    assert_eq!(matches("fresh").await, 4500);
+    assert_eq!(matches("fresh").await, 4499);
+    assert_eq!(matches("replaced").await, 1);
+    assert_eq!(matches("twin").await, 1);
     let later = json!({"key": "n1", "title": "New 1", "published_at": "2021-02-03", "content_markdown": "Later words"});
     let output = import_new_store(&db, &format!("{later}\n"));
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(matches("fresh").await, 4499);
+    assert_eq!(matches("fresh").await, 4498);
     assert_eq!(matches("later").await, 1);
 
     // A failed import into a store that does not exist leaves no store and no half-built file.

@@ -14,6 +14,7 @@ mod import;
 mod items;
 mod list;
 mod meta;
+mod search_build;
 mod tokens;
 
 use std::str::FromStr;
@@ -36,6 +37,8 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The full-text index being built beside a new store (see [`FreshFile`]), fed by imports.
+    search_build: std::sync::OnceLock<search_build::SearchBuild>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -78,7 +81,10 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            search_build: std::sync::OnceLock::new(),
+        })
     }
 
     /// Diagnostics, not part of any store contract: SQLite's plan for the main query of
