@@ -268,15 +268,35 @@ async fn a_jekyll_item_the_schema_refuses_names_the_page_and_item_and_imports_no
 
 /// `herald import` into a database file that does not exist yet.
 fn import_new_store(db: &Path, lines: &str) -> std::process::Output {
+    import_new_store_with(db, lines, &[])
+}
+
+fn import_new_store_with(db: &Path, lines: &str, flags: &[&str]) -> std::process::Output {
     let file = db.with_file_name("items.jsonl");
     std::fs::write(&file, lines).unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["import", "--database-url"])
+        .arg("import")
+        .args(flags)
+        .arg("--database-url")
         .arg(format!("sqlite://{}", db.display()))
         .arg(&file)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
+}
+
+/// Every stored item holding `word`, counted.
+fn word_query(word: &str) -> herald::store::ListQuery {
+    herald::store::ListQuery {
+        visibility: herald::store::Visibility::All,
+        limit: 1,
+        search: vec![herald::store::SearchTerm {
+            words: vec![word.to_owned()],
+            prefix: false,
+        }],
+        count: true,
+        ..Default::default()
+    }
 }
 
 /// Files in `dir` other than the import's input.
@@ -356,22 +376,23 @@ async fn a_new_store_is_built_aside_and_appears_only_when_whole() {
     // The full-text index, filled at the end of the build, finds every item, and its triggers
     // are back: a later import into the existing store is searchable too.
     let matches = |word: &str| {
-        let store = store.clone();
-        let query = herald::store::ListQuery {
-            visibility: herald::store::Visibility::All,
-            limit: 1,
-            search: vec![herald::store::SearchTerm {
-                words: vec![word.to_owned()],
-                prefix: false,
-            }],
-            count: true,
-            ..Default::default()
-        };
+        let (store, query) = (store.clone(), word_query(word));
         async move { store.list(&query).await.unwrap().total.unwrap() }
     };
     assert_eq!(matches("fresh").await, 4499);
     assert_eq!(matches("replaced").await, 1);
     assert_eq!(matches("twin").await, 1);
+    // Filled from the rows at the end instead, the index finds the same.
+    let after = dir.path().join("after.db");
+    let output = import_new_store_with(&after, &all, &["--index-after"]);
+    assert!(output.status.success(), "{output:?}");
+    let after = herald::store::connect(&format!("sqlite://{}", after.display()))
+        .await
+        .unwrap();
+    for (word, expected) in [("fresh", 4499), ("replaced", 1), ("twin", 1)] {
+        let total = after.list(&word_query(word)).await.unwrap().total;
+        assert_eq!(total, Some(expected), "{word}");
+    }
     let later = json!({"key": "n1", "title": "New 1", "published_at": "2021-02-03", "content_markdown": "Later words"});
     let output = import_new_store(&db, &format!("{later}\n"));
     assert!(output.status.success(), "{output:?}");

@@ -71,8 +71,13 @@ impl FreshFile {
     /// Turns the full-text index's triggers off for the build (call after migrating): instead,
     /// imports hand their documents to an index built beside the store on the other core
     /// ([`SearchBuild`]), copied in by [`FreshFile::commit`], and the triggers come back
-    /// exactly as they were.
-    pub async fn defer_search_index(&self, store: &SqliteStore) -> anyhow::Result<()> {
+    /// exactly as they were. With `beside` false the index is filled from the rows at the end
+    /// instead, on one core.
+    pub async fn defer_search_index(
+        &self,
+        store: &SqliteStore,
+        beside: bool,
+    ) -> anyhow::Result<()> {
         let mut tx = store.pool.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE TABLE {DEFERRED} AS SELECT name, sql FROM sqlite_master \
@@ -102,6 +107,9 @@ impl FreshFile {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
+        if !beside {
+            return Ok(());
+        }
         let build = SearchBuild::start(self.side_file(), &create, &config).await?;
         if store.search_build.set(build).is_err() {
             anyhow::bail!("a full-text index is already being built for this store");
