@@ -278,6 +278,47 @@ pub struct ServeArgs {
     pub write_timeout: Duration,
     #[command(flatten)]
     pub integrations: IntegrationArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
+}
+
+/// Image uploads (`POST /api/v1/media`) and the files of `/media/…`.
+#[derive(Debug, Clone, Args)]
+pub struct MediaArgs {
+    /// The largest upload accepted, in bytes; larger is a 413.
+    #[arg(long, env = "HERALD_MEDIA_MAX_BYTES", default_value_t = crate::media::DEFAULT_MAX_BYTES,
+          value_parser = at_least_one)]
+    pub media_max_bytes: usize,
+    /// The most pixels (width × height) an upload may have, read from its header before any
+    /// pixel is decoded; more is a 422.
+    #[arg(long, env = "HERALD_MEDIA_MAX_PIXELS", default_value_t = crate::media::DEFAULT_MAX_PIXELS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub media_max_pixels: u64,
+    /// The most frames an animated GIF may have (only its first is served); more is a 422.
+    #[arg(long, env = "HERALD_MEDIA_MAX_FRAMES", default_value_t = crate::media::DEFAULT_MAX_FRAMES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub media_max_frames: u32,
+    /// Uploads decoded and resized at once, each on a blocking thread [default: half the cores,
+    /// at least one].
+    #[arg(long, env = "HERALD_MEDIA_WORKERS", value_parser = at_least_one)]
+    pub media_workers: Option<usize>,
+    /// Bytes of media files kept in memory for `/media/…`; the least recently used go first.
+    #[arg(long, env = "HERALD_MEDIA_CACHE_BUDGET", default_value_t = crate::media::DEFAULT_CACHE_BUDGET)]
+    pub media_cache_budget: usize,
+}
+
+impl From<MediaArgs> for crate::media::MediaSettings {
+    fn from(args: MediaArgs) -> Self {
+        Self {
+            max_bytes: args.media_max_bytes,
+            max_pixels: args.media_max_pixels,
+            max_frames: args.media_max_frames,
+            workers: args
+                .media_workers
+                .unwrap_or_else(crate::media::default_workers),
+            cache_budget: args.media_cache_budget,
+        }
+    }
 }
 
 pub const DEFAULT_CACHE_MAX_AGE: u32 = 60;
@@ -388,6 +429,8 @@ pub struct Settings {
     pub time_budget: crate::time_budget::TimeBudget,
     /// Previews and rate limits (issue 17).
     pub integrations: IntegrationArgs,
+    /// Upload limits, workers and the media file cache (issue 16).
+    pub media: crate::media::MediaSettings,
 }
 
 impl Default for Settings {
@@ -408,6 +451,7 @@ impl Default for Settings {
             ops: OpsSettings::default(),
             time_budget: crate::time_budget::TimeBudget::default(),
             integrations: IntegrationArgs::default(),
+            media: crate::media::MediaSettings::default(),
         }
     }
 }
@@ -433,6 +477,7 @@ impl From<ServeArgs> for Settings {
                 write: args.write_timeout,
             },
             integrations: args.integrations,
+            media: args.media.into(),
         }
     }
 }

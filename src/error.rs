@@ -58,6 +58,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("unsupported content type; send application/json")]
     UnsupportedMediaType,
+    /// A body of a type the route does not take; the text says which it does.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// A `Range` outside a file of this many bytes (RFC 9110 §15.5.17).
+    #[error("the range lies outside the file's {0} bytes")]
+    RangeNotSatisfiable(u64),
     /// The database cannot be reached (down, restarting, or every connection busy past the
     /// pool's timeout): a 503 with `Retry-After`, and service resumes by itself when it is back.
     /// The cause is logged, never sent.
@@ -162,7 +168,10 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::TimedOut(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -204,6 +213,9 @@ impl ResponseError for ApiError {
             // RFC 9110 §10.2.3: when to come back.
             ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::TimedOut(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+            }
+            ApiError::RangeNotSatisfiable(len) => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{len}")));
             }
             ApiError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, (*retry_after).max(1)));

@@ -16,6 +16,7 @@ pub mod import;
 pub mod limits;
 pub mod logging;
 pub mod markdown;
+pub mod media;
 pub mod metrics;
 pub mod model;
 pub mod openapi;

@@ -28,6 +28,7 @@ use crate::api;
     tags(
         (name = "news", description = "News items as JSON"),
         (name = "authors", description = "The people items name in their bylines"),
+        (name = "media", description = "Image uploads, and their files under /media/"),
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
         (name = "operations", description = "Health, readiness, metrics and the contract itself"),
         (name = "tokens", description = "API tokens and their scopes (admin scope)"),
@@ -45,6 +46,7 @@ impl Modify for Resources {
             api::news::NewsDoc::openapi(),
             api::tags::TagsDoc::openapi(),
             api::authors::AuthorsDoc::openapi(),
+            api::media::MediaDoc::openapi(),
             api::health::HealthDoc::openapi(),
             api::feeds::FeedsDoc::openapi(),
             api::pages::PagesDoc::openapi(),
@@ -190,7 +192,10 @@ impl Modify for HttpCaching {
         ];
         for (path, item) in openapi.paths.paths.iter_mut() {
             // Probes and metrics answer `no-store`: never a validator, never a 304.
-            if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+            // Media files state their own validators (immutable, never a Last-Modified).
+            if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics")
+                || path.starts_with("/media/")
+            {
                 continue;
             }
             let Some(get) = item.get.as_mut() else {
@@ -265,7 +270,14 @@ impl Modify for WriteErrors {
                 item.delete.as_mut(),
             ];
             for op in writes.into_iter().flatten() {
-                let with_body = op.request_body.is_some();
+                // Uploads state their own body errors: those below are a JSON body's.
+                let with_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| match body {
+                        RefOr::T(body) => body.content.keys().any(|k| k.contains("json")),
+                        RefOr::Ref(_) => true,
+                    });
                 let mut add = |status: &str, response: Response| {
                     op.responses
                         .responses

@@ -72,7 +72,8 @@ impl Application {
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
                 .with_cache_budget(settings.cache_budget, settings.workers)
                 .with_metrics_apart(settings.ops.metrics_bind.is_some())
-                .with_time_budget(settings.time_budget),
+                .with_time_budget(settings.time_budget)
+                .with_media(settings.media.clone()),
         );
         // Changes committed from here on (by this process or any other) reach the caches and
         // the hub; the seed import above is already part of what is served.
@@ -284,6 +285,8 @@ pub fn build_app(
         // Feeds answer from memory with validators and compressed bodies made once per change:
         // nothing stands between them and the connection but CORS and the access log.
         .configure(api::feeds::routes)
+        // Media files carry their own validators and year-long caching; they never change.
+        .configure(api::media::file_routes)
         .configure(api::metrics::routes)
         .service(
             web::scope("")

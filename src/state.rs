@@ -11,6 +11,7 @@ use crate::config::IntegrationArgs;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::http_cache::{CachePolicy, JsonCaching};
+use crate::media::{FileCache, MediaSettings, Processor};
 use crate::metrics::Metrics;
 use crate::previews::Previews;
 use crate::rate_limit::RateLimits;
@@ -54,6 +55,24 @@ pub struct AppState {
     pub previews: Previews,
     /// Per-client rate limits.
     pub limits: Arc<RateLimits>,
+    /// Upload processing and the hot files of `/media/…`.
+    pub media: Arc<Media>,
+}
+
+/// What the media routes share: the bounded pool uploads are processed on, and the files
+/// kept in memory.
+pub struct Media {
+    pub processor: Processor,
+    pub files: FileCache,
+}
+
+impl Media {
+    pub fn new(settings: MediaSettings) -> Self {
+        Self {
+            files: FileCache::new(settings.cache_budget),
+            processor: Processor::new(settings),
+        }
+    }
 }
 
 impl AppState {
@@ -80,7 +99,14 @@ impl AppState {
             time_budget: TimeBudget::default(),
             previews: Previews::ephemeral().expect("the operating system's random generator"),
             limits: Arc::new(RateLimits::new(&IntegrationArgs::default())),
+            media: Arc::new(Media::new(MediaSettings::default())),
         }
+    }
+
+    /// Upload limits, workers and the file cache's budget other than the defaults.
+    pub fn with_media(mut self, settings: MediaSettings) -> Self {
+        self.media = Arc::new(Media::new(settings));
+        self
     }
 
     pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {

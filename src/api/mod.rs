@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod health;
 pub mod input;
 pub mod limits;
+pub mod media;
 pub mod metrics;
 pub mod news;
 pub mod pages;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::routes)
         .configure(tags::routes)
         .configure(authors::routes)
+        .configure(media::routes)
         .configure(news::routes)
         .configure(pages::routes)
         .configure(archives::routes)

@@ -16,6 +16,7 @@ mod hardening;
 mod helpers;
 mod import;
 mod limits;
+mod media;
 mod moving;
 mod openapi;
 mod ops;

@@ -16,6 +16,7 @@ mod export;
 mod import;
 mod items;
 mod list;
+mod media;
 mod meta;
 mod search;
 mod tokens;

@@ -13,6 +13,7 @@ mod fts;
 mod import;
 mod items;
 mod list;
+mod media;
 mod meta;
 mod search_build;
 mod tokens;
