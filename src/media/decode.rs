@@ -34,8 +34,14 @@ pub fn decode(
             limit: settings.max_pixels,
         });
     }
-    if actual == ImageType::Gif {
-        count_frames(bytes, settings.max_frames)?;
+    match actual {
+        ImageType::Gif => count_frames(bytes, settings.max_frames)?,
+        ImageType::Jpeg if !jpeg_is_complete(bytes) => {
+            return Err(MediaError::Corrupt(
+                "the JPEG ends before its image data does".to_owned(),
+            ));
+        }
+        _ => {}
     }
     let mut decoder = reader(bytes, actual, settings)
         .into_decoder()
@@ -71,6 +77,17 @@ fn reader<'a>(
     limits.max_alloc = Some(settings.max_pixels.saturating_mul(8) + (16 << 20));
     reader.limits(limits);
     reader
+}
+
+/// Whether an end-of-image marker follows the last start-of-scan one. The JPEG decoder fills
+/// the missing part of a truncated file with grey instead of failing; neither marker can occur
+/// inside entropy-coded data (a 0xFF there is always followed by 0x00 or a restart marker), and
+/// an embedded thumbnail's markers come before the image's own scans.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Counts a GIF's frames without decoding their pixels, stopping past `limit`.
