@@ -1,12 +1,12 @@
 //! `herald export`: the whole store as JSON Lines, which `herald import` restores into an empty
-//! store exactly as it was (ids, GUIDs, slugs, times, stored HTML, source keys, tokens as
-//! hashes, meta, the change log and the id counters), so every answer and feed comes out byte
+//! store exactly as it was (ids, GUIDs, slugs, times, stored HTML, source keys, media with
+//! their files, tokens as hashes, meta, the change log and the id counters), so every answer and feed comes out byte
 //! for byte the same.
 //!
 //! The first line names the format (`{"type":"herald-export","version":1}`), the last one
 //! (`{"type":"end",…}`) carries the row counts, so a truncated file is refused rather than
-//! restored in part. Every line between is one row: `item`, `token`, `meta`, `change` or
-//! `positions`.
+//! restored in part. Every line between is one row: `author`, `medium`, `item`, `token`,
+//! `meta`, `change` or `positions`.
 
 use std::io::{BufRead, Write};
 
@@ -15,10 +15,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Byline, Link, NewsItem, Status};
-use crate::store::{Change, ChangeKind, DynStore, Positions, StoreCounts, StoredItem, StoredToken};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::store::media::MediaFileData;
+use crate::store::{
+    Change, ChangeKind, DynStore, Positions, StoreCounts, StoredItem, StoredMedium, StoredToken,
+};
 
 /// Rows read and written per batch (one transaction each on restore).
 const BATCH: u32 = 1000;
+/// Media read per batch: each carries its files' bytes.
+const MEDIA_BATCH: u32 = 20;
 
 pub const VERSION: u32 = 1;
 
@@ -35,6 +43,7 @@ enum Record {
         version: u32,
     },
     Author(AuthorRecord),
+    Medium(Box<MediumRecord>),
     Item(Box<ItemRecord>),
     Token(TokenRecord),
     Meta {
@@ -69,6 +78,91 @@ struct ItemRecord {
     #[serde(default)]
     authors: Vec<String>,
     source_key: Option<String>,
+}
+
+/// An uploaded medium with every file's bytes (base64), so a round trip keeps `/media/…`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediumRecord {
+    id: i64,
+    source_hash: String,
+    /// The media type (`type` names the row).
+    media_type: String,
+    width: i64,
+    height: i64,
+    bytes: i64,
+    created_at: DateTime<Utc>,
+    files: Vec<MediaFileRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaFileRecord {
+    path: String,
+    original: bool,
+    #[serde(rename = "type")]
+    kind: String,
+    width: i64,
+    height: i64,
+    /// Standard base64 of the file.
+    data: String,
+}
+
+impl From<StoredMedium> for MediumRecord {
+    fn from(m: StoredMedium) -> Self {
+        Self {
+            id: m.id,
+            source_hash: m.source_hash,
+            media_type: m.kind,
+            width: m.width,
+            height: m.height,
+            bytes: m.bytes,
+            created_at: m.created_at,
+            files: m
+                .files
+                .into_iter()
+                .map(|f| MediaFileRecord {
+                    path: f.path,
+                    original: f.original,
+                    kind: f.kind,
+                    width: f.width,
+                    height: f.height,
+                    data: STANDARD.encode(f.data),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl MediumRecord {
+    fn into_stored(self) -> anyhow::Result<StoredMedium> {
+        let files = self
+            .files
+            .into_iter()
+            .map(|f| {
+                Ok(MediaFileData {
+                    data: STANDARD
+                        .decode(&f.data)
+                        .with_context(|| format!("file `{}`: `data` is not base64", f.path))?,
+                    path: f.path,
+                    original: f.original,
+                    kind: f.kind,
+                    width: f.width,
+                    height: f.height,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(StoredMedium {
+            id: self.id,
+            source_hash: self.source_hash,
+            kind: self.media_type,
+            width: self.width,
+            height: self.height,
+            bytes: self.bytes,
+            created_at: self.created_at,
+            files,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -118,6 +212,8 @@ struct ChangeRecord {
 struct Counts {
     #[serde(default)]
     authors: i64,
+    #[serde(default)]
+    media: i64,
     items: i64,
     tokens: i64,
     meta: i64,
@@ -208,6 +304,17 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
         };
         line(out, &Record::Author(record))?;
     }
+    // Media before items, whose images name them.
+    let mut after = 0;
+    loop {
+        let media = store.export_media(after, MEDIA_BATCH).await?;
+        let Some(last) = media.last() else { break };
+        after = last.id;
+        for medium in media {
+            counts.media += 1;
+            line(out, &Record::Medium(Box::new(medium.into())))?;
+        }
+    }
     let mut after = 0;
     loop {
         let items = store.export_items(after, BATCH).await?;
@@ -268,6 +375,7 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
         tokens: counts.tokens,
         meta: counts.meta,
         changes: counts.changes,
+        media: counts.media,
         ..StoreCounts::default()
     };
     line(out, &Record::End(counts))?;
@@ -355,6 +463,16 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
                     .await
                     .with_context(|| format!("line {number}: author `{}`", author.slug))?;
             }
+            Record::Medium(m) => {
+                counts.media += 1;
+                let medium = m
+                    .into_stored()
+                    .with_context(|| format!("line {number}: a medium"))?;
+                store
+                    .insert_media(&[medium])
+                    .await
+                    .with_context(|| format!("line {number}: a medium"))?;
+            }
             Record::Meta { key, value } => {
                 counts.meta += 1;
                 store.set_meta(&key, &value).await?;
@@ -402,6 +520,7 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
         tokens: counts.tokens,
         meta: counts.meta,
         changes: counts.changes,
+        media: counts.media,
         ..StoreCounts::default()
     })
 }

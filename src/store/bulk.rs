@@ -49,7 +49,7 @@ where
     for<'t> bool: Encode<'t, DB> + Type<DB>,
     for<'r> TokenRow: FromRow<'r, DB::Row>,
     for<'r> (String, String): FromRow<'r, DB::Row>,
-    for<'r> (i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
 {
     /// `{head} VALUES …` for every row, `bind` pushing each row's values.
     async fn insert<T>(
@@ -119,10 +119,11 @@ where
     }
 
     pub(super) async fn counts(conn: &mut DB::Connection) -> StoreResult<StoreCounts> {
-        let (items, links, tags, tokens, meta, changes) = sqlx::query_as(
+        let (items, links, tags, tokens, meta, changes, media) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM news_items), (SELECT count(*) FROM news_links), \
                     (SELECT count(*) FROM news_tags), (SELECT count(*) FROM api_tokens), \
-                    (SELECT count(*) FROM herald_meta), (SELECT count(*) FROM changes)",
+                    (SELECT count(*) FROM herald_meta), (SELECT count(*) FROM changes), \
+                    (SELECT count(*) FROM media)",
         )
         .fetch_one(&mut *conn)
         .await?;
@@ -133,6 +134,7 @@ where
             tokens,
             meta,
             changes,
+            media,
         })
     }
 
@@ -274,6 +276,8 @@ where
     pub(super) async fn clear(conn: &mut DB::Connection) -> StoreResult<()> {
         for statement in [
             "DELETE FROM news_items",
+            // After the items: their images no longer hold media back.
+            "DELETE FROM media",
             "DELETE FROM authors",
             "DELETE FROM api_tokens",
             "DELETE FROM herald_meta",

@@ -6,6 +6,8 @@ use super::{AuthorDraft, DynStore, StoreCounts};
 
 /// Items (and changes) read and written per batch: each batch is one transaction on the target.
 const BATCH: u32 = 1000;
+/// Media per batch: each carries its files' bytes (up to megabytes).
+const MEDIA_BATCH: u32 = 20;
 
 /// What a copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +19,7 @@ pub struct CopyReport {
 }
 
 /// Copies everything in `from` into `to`: items with their ids, GUIDs, slugs, dates, status,
-/// links, tags and source keys; tokens (hashes and revocation times); meta; the change log and
+/// links, tags and source keys; media with their files; tokens (hashes and revocation times); meta; the change log and
 /// the id and sequence counters, so the target carries on exactly where the source stands.
 /// A target holding anything is refused unless `force`, which deletes all of it first. The row
 /// counts of both stores are compared at the end: writing to the source meanwhile fails the copy.
@@ -36,6 +38,16 @@ pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::
     copy_authors(from, to)
         .await
         .context("copying the authors")?;
+    // Before the items, whose images name media.
+    let mut after = 0;
+    loop {
+        let media = from.export_media(after, MEDIA_BATCH).await?;
+        let Some(last) = media.last() else { break };
+        after = last.id;
+        to.insert_media(&media)
+            .await
+            .with_context(|| format!("writing the media up to id {after}"))?;
+    }
     let mut after = 0;
     loop {
         let items = from.export_items(after, BATCH).await?;
@@ -100,7 +112,13 @@ pub async fn put_author(to: &DynStore, a: &super::Author) -> anyhow::Result<()> 
 /// `12 items, 20 links, 7 tags, 2 tokens, 3 meta entries, 15 changes`.
 pub fn describe(counts: &StoreCounts) -> String {
     format!(
-        "{} items, {} links, {} tags, {} tokens, {} meta entries, {} changes",
-        counts.items, counts.links, counts.tags, counts.tokens, counts.meta, counts.changes
+        "{} items, {} links, {} tags, {} tokens, {} meta entries, {} changes, {} media",
+        counts.items,
+        counts.links,
+        counts.tags,
+        counts.tokens,
+        counts.meta,
+        counts.changes,
+        counts.media
     )
 }

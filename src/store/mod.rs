@@ -619,6 +619,8 @@ pub struct StoreCounts {
     pub tokens: i64,
     pub meta: i64,
     pub changes: i64,
+    /// Uploaded media (each with its files).
+    pub media: i64,
 }
 
 impl StoreCounts {
@@ -648,7 +650,8 @@ pub trait StoreExport: Send + Sync {
     /// Moves the counters to `positions` at least (never back), so new ids and sequence
     /// numbers follow the copied ones.
     async fn advance_positions(&self, positions: Positions) -> StoreResult<()>;
-    /// Deletes every item, token, meta entry and change (the counters stay where they are).
+    /// Deletes every item, medium, token, meta entry and change (the counters stay where they
+    /// are).
     async fn clear(&self) -> StoreResult<()>;
 }
 

@@ -490,3 +490,77 @@ async fn files_are_served_immutable_with_etags_304s_and_ranges() {
     let post = app.client.post(url).send().await.unwrap();
     assert_problem(post, 405).await;
 }
+
+/// Every medium of `app` as listed, with its URLs made relative to the server.
+async fn listed(app: &TestApp, token: &str) -> Vec<Value> {
+    let list: Value = app
+        .authed(Method::GET, "/api/v1/media?limit=100", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = list["media"].to_string().replace(app.base.as_str(), "/");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The bytes of every file of `media` on `app`.
+async fn files_of(app: &TestApp, media: &[Value]) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    for medium in media {
+        for url in urls(medium) {
+            let response = app.get(&url).await;
+            assert_eq!(response.status(), 200, "{url}");
+            all.push(response.bytes().await.unwrap().to_vec());
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn export_and_copy_store_carry_media_with_their_files() {
+    use std::sync::Arc;
+    let original = spawn_app().await;
+    let token = original.token().await;
+    created(&original, &token, "image/jpeg", jpeg(700, 400)).await;
+    let gone = created(&original, &token, "image/png", png(30, 30)).await;
+    created(&original, &token, "image/gif", gif(40, 20, 3)).await;
+    let response = original
+        .authed(Method::DELETE, &format!("/api/v1/media/{}", gone["id"]), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let media = listed(&original, &token).await;
+    assert_eq!(media.len(), 2);
+    let files = files_of(&original, &media).await;
+
+    // herald export, then import into an empty store.
+    let mut export = Vec::new();
+    herald::import::export::write(&original.state.store, &mut export)
+        .await
+        .unwrap();
+    let restored = crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
+    let counts = herald::import::export::restore(&restored.state.store, &mut export.as_slice())
+        .await
+        .unwrap();
+    assert_eq!(counts.media, 2);
+    // herald copy-store, into a store that already has a medium (forced over).
+    let copied = crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
+    let copy_token = copied.token().await;
+    created(&copied, &copy_token, "image/png", png(12, 12)).await;
+    let report = herald::store::copy::copy_store(&original.state.store, &copied.state.store, true)
+        .await
+        .unwrap();
+    assert_eq!(report.copied.media, 2);
+
+    for target in [&restored, &copied] {
+        let token = target.token().await;
+        assert_eq!(listed(target, &token).await, media);
+        assert_eq!(files_of(target, &media).await, files);
+        // New uploads take ids after the copied ones.
+        let new = created(target, &token, "image/png", png(20, 21)).await;
+        assert!(new["id"].as_i64().unwrap() > media[0]["id"].as_i64().unwrap(), "{new}");
+    }
+}
