@@ -271,13 +271,10 @@ impl Modify for WriteErrors {
             ];
             for op in writes.into_iter().flatten() {
                 // Uploads state their own body errors: those below are a JSON body's.
-                let with_body = op
-                    .request_body
-                    .as_ref()
-                    .is_some_and(|body| match body {
-                        RefOr::T(body) => body.content.keys().any(|k| k.contains("json")),
-                        RefOr::Ref(_) => true,
-                    });
+                let with_body = op.request_body.as_ref().is_some_and(|body| match body {
+                    RefOr::T(body) => body.content.keys().any(|k| k.contains("json")),
+                    RefOr::Ref(_) => true,
+                });
                 let mut add = |status: &str, response: Response| {
                     op.responses
                         .responses

@@ -511,10 +511,8 @@ fn respond_file(req: &HttpRequest, file: &CachedFile) -> HttpResponse {
         Some(range) => match range.resolve(len) {
             Some((first, last)) => {
                 response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
-                response.insert_header((
-                    header::CONTENT_RANGE,
-                    format!("bytes {first}-{last}/{len}"),
-                ));
+                response
+                    .insert_header((header::CONTENT_RANGE, format!("bytes {first}-{last}/{len}")));
                 response.body(file.data.slice(first as usize..=last as usize))
             }
             None => actix_web::ResponseError::error_response(&ApiError::RangeNotSatisfiable(len)),
@@ -543,8 +541,9 @@ impl ByteRange {
     /// The inclusive byte positions within a file of `len` bytes, `None` when unsatisfiable.
     fn resolve(self, len: u64) -> Option<(u64, u64)> {
         match self {
-            ByteRange::From { first, last } => (first < len)
-                .then(|| (first, last.map_or(len - 1, |last| last.min(len - 1)))),
+            ByteRange::From { first, last } => {
+                (first < len).then(|| (first, last.map_or(len - 1, |last| last.min(len - 1))))
+            }
             ByteRange::Suffix(n) => (n > 0 && len > 0).then(|| (len - n.min(len), len - 1)),
         }
     }
@@ -593,7 +592,13 @@ mod tests {
         assert_eq!(r("bytes=50-1000"), Some((50, 99)));
         assert_eq!(parse_range("bytes=100-").unwrap().resolve(100), None);
         assert_eq!(parse_range("bytes=-0").unwrap().resolve(100), None);
-        for ignored in ["items=0-1", "bytes=5-1", "bytes=0-1,3-4", "bytes=x-", "bytes=-"] {
+        for ignored in [
+            "items=0-1",
+            "bytes=5-1",
+            "bytes=0-1,3-4",
+            "bytes=x-",
+            "bytes=-",
+        ] {
             assert_eq!(parse_range(ignored), None, "{ignored}");
         }
     }

@@ -51,12 +51,7 @@ pub fn encode(
         }
         ImageType::Png => {
             PngEncoder::new_with_quality(&mut data, CompressionType::Fast, FilterType::Adaptive)
-                .write_image(
-                    image.as_bytes(),
-                    width,
-                    height,
-                    image.color().into(),
-                )
+                .write_image(image.as_bytes(), width, height, image.color().into())
                 .map_err(failed)?;
         }
         ImageType::Gif => {

@@ -220,7 +220,11 @@ pub fn process(
         }
         // Each smaller size from the next larger one: fewer pixels to read, same result.
         let resized = resize::to_width(&source, width)?;
-        variants.push(encode::encode(&resized, declared, encode::Quality::Variant)?);
+        variants.push(encode::encode(
+            &resized,
+            declared,
+            encode::Quality::Variant,
+        )?);
         // WebP stops at 16383 pixels a side: a very tall image has no WebP copy.
         if declared != ImageType::Webp && resized.height() <= WEBP_MAX_SIDE {
             variants.push(encode::encode(

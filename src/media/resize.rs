@@ -11,8 +11,7 @@ pub fn to_width(image: &DynamicImage, width: u32) -> Result<DynamicImage, MediaE
         / u64::from(image.width()))
     .max(1) as u32;
     let mut out = DynamicImage::new(width, height, image.color());
-    let options =
-        ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new()
         .resize(image, &mut out, &options)
         .map_err(|e| MediaError::Internal(anyhow::anyhow!("resizing: {e}")))?;

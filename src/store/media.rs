@@ -107,8 +107,7 @@ pub trait MediaStore: Send + Sync {
 // The statements, the same text on both engines.
 
 pub const MEDIUM_COLUMNS: &str = "id, source_hash, type, width, height, bytes, created_at";
-pub const BY_SOURCE_SQL: &str =
-    "SELECT id, source_hash, type, width, height, bytes, created_at FROM media WHERE source_hash = $1";
+pub const BY_SOURCE_SQL: &str = "SELECT id, source_hash, type, width, height, bytes, created_at FROM media WHERE source_hash = $1";
 pub const BY_ID_SQL: &str =
     "SELECT id, source_hash, type, width, height, bytes, created_at FROM media WHERE id = $1";
 pub const PAGE_SQL: &str = "SELECT id, source_hash, type, width, height, bytes, created_at \
@@ -194,14 +193,17 @@ pub fn with_files(rows: Vec<MediumRow>, files: Vec<MediaFileInfo>) -> StoreResul
 pub fn with_data(rows: Vec<MediumRow>, files: Vec<FileDataRow>) -> StoreResult<Vec<StoredMedium>> {
     let mut by_medium: std::collections::HashMap<i64, Vec<MediaFileData>> = Default::default();
     for f in files {
-        by_medium.entry(f.media_id).or_default().push(MediaFileData {
-            path: f.path,
-            original: f.original,
-            kind: f.kind,
-            width: f.width,
-            height: f.height,
-            data: f.data,
-        });
+        by_medium
+            .entry(f.media_id)
+            .or_default()
+            .push(MediaFileData {
+                path: f.path,
+                original: f.original,
+                kind: f.kind,
+                width: f.width,
+                height: f.height,
+                data: f.data,
+            });
     }
     rows.into_iter()
         .map(|row| {
@@ -281,10 +283,12 @@ macro_rules! media_store {
                 let existing = match existing {
                     Some(row) => Some(row.id),
                     None => match m.files.iter().find(|f| f.original) {
-                        Some(original) => sqlx::query_scalar(MEDIUM_OF_ORIGINAL_SQL)
-                            .bind(&original.path)
-                            .fetch_optional(&mut *tx)
-                            .await?,
+                        Some(original) => {
+                            sqlx::query_scalar(MEDIUM_OF_ORIGINAL_SQL)
+                                .bind(&original.path)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                        }
                         None => None,
                     },
                 };
@@ -390,11 +394,7 @@ macro_rules! media_store {
                     .await?)
             }
 
-            async fn export_media(
-                &self,
-                after: i64,
-                limit: u32,
-            ) -> StoreResult<Vec<StoredMedium>> {
+            async fn export_media(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredMedium>> {
                 let rows: Vec<MediumRow> = sqlx::query_as(EXPORT_SQL)
                     .bind(after)
                     .bind(i64::from(limit))

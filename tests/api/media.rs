@@ -40,15 +40,24 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
 /// One colour: a big image in a small file.
 fn flat_jpeg(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    DynamicImage::ImageRgb8(RgbImage::from_pixel(width, height, image::Rgb([40, 90, 160])))
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .unwrap();
+    DynamicImage::ImageRgb8(RgbImage::from_pixel(
+        width,
+        height,
+        image::Rgb([40, 90, 160]),
+    ))
+    .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
+    .unwrap();
     out
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let rgba = RgbaImage::from_fn(width, height, |x, y| {
-        image::Rgba([(x % 256) as u8, (y % 256) as u8, 90, if x < 5 { 0 } else { 255 }])
+        image::Rgba([
+            (x % 256) as u8,
+            (y % 256) as u8,
+            90,
+            if x < 5 { 0 } else { 255 },
+        ])
     });
     let mut out = Vec::new();
     DynamicImage::ImageRgba8(rgba)
@@ -69,8 +78,8 @@ fn gif(width: u32, height: u32, frames: usize) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut encoder = gif::Encoder::new(&mut out, width as u16, height as u16, &[]).unwrap();
-        let mut rgba = RgbaImage::from_pixel(width, height, image::Rgba([200, 30, 30, 255]))
-            .into_raw();
+        let mut rgba =
+            RgbaImage::from_pixel(width, height, image::Rgba([200, 30, 30, 255])).into_raw();
         let first = gif::Frame::from_rgba_speed(width as u16, height as u16, &mut rgba, 30);
         encoder.write_frame(&first).unwrap();
         for _ in 1..frames {
@@ -114,7 +123,12 @@ fn jpeg_with_exif(width: u32, height: u32, orientation: u16) -> Vec<u8> {
     out
 }
 
-async fn upload(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     app.authed(Method::POST, "/api/v1/media", token)
         .header("Content-Type", content_type)
         .body(body)
@@ -129,7 +143,10 @@ async fn created(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>) 
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let medium: Value = response.json().await.unwrap();
-    assert!(location.ends_with(&format!("/api/v1/media/{}", medium["id"])), "{location}");
+    assert!(
+        location.ends_with(&format!("/api/v1/media/{}", medium["id"])),
+        "{location}"
+    );
     medium
 }
 
@@ -166,12 +183,19 @@ async fn each_type_is_stored_with_variants_in_its_type_and_webp_never_upscaled()
             .filter(|w| *w < width)
             .collect();
         let variants = medium["variants"].as_array().unwrap();
-        let mut widths: Vec<i64> = variants.iter().map(|v| v["width"].as_i64().unwrap()).collect();
+        let mut widths: Vec<i64> = variants
+            .iter()
+            .map(|v| v["width"].as_i64().unwrap())
+            .collect();
         widths.dedup();
         assert_eq!(widths, expected_widths, "{medium}");
         for v in variants {
             let w = v["width"].as_i64().unwrap();
-            assert_eq!(v["height"].as_i64().unwrap(), (height * w + width / 2) / width, "{v}");
+            assert_eq!(
+                v["height"].as_i64().unwrap(),
+                (height * w + width / 2) / width,
+                "{v}"
+            );
         }
         for w in &expected_widths {
             let types: Vec<&str> = variants
@@ -201,7 +225,11 @@ async fn each_type_is_stored_with_variants_in_its_type_and_webp_never_upscaled()
             assert_eq!(response.headers()["content-type"], kind);
             let bytes = response.bytes().await.unwrap();
             let decoded = image::load_from_memory(&bytes).unwrap();
-            assert_eq!((decoded.width() as i64, decoded.height() as i64), (w, h), "{url}");
+            assert_eq!(
+                (decoded.width() as i64, decoded.height() as i64),
+                (w, h),
+                "{url}"
+            );
         }
         // GET reads the same medium back.
         let id = medium["id"].as_i64().unwrap();
@@ -225,13 +253,19 @@ async fn exif_gps_is_gone_from_every_served_file_and_orientation_is_applied() {
     let upload_bytes = jpeg_with_exif(800, 400, 6);
     assert!(upload_bytes.windows(GPS_MARK.len()).any(|w| w == GPS_MARK));
     let medium = created(&app, &token, "image/jpeg", upload_bytes).await;
-    assert_eq!((medium["width"].as_i64(), medium["height"].as_i64()), (Some(400), Some(800)));
+    assert_eq!(
+        (medium["width"].as_i64(), medium["height"].as_i64()),
+        (Some(400), Some(800))
+    );
     let served = urls(&medium);
     // The original, and at 320 wide a JPEG and a WebP.
     assert_eq!(served.len(), 3, "{medium}");
     for url in served {
         let bytes = fetch(&app, &url).await.bytes().await.unwrap();
-        assert!(!bytes.windows(GPS_MARK.len()).any(|w| w == GPS_MARK), "{url} keeps GPS");
+        assert!(
+            !bytes.windows(GPS_MARK.len()).any(|w| w == GPS_MARK),
+            "{url} keeps GPS"
+        );
         assert!(!bytes.windows(4).any(|w| w == b"Exif"), "{url} keeps EXIF");
         let decoded = image::load_from_memory(&bytes).unwrap();
         assert!(decoded.height() > decoded.width(), "{url} is not turned");
@@ -264,7 +298,11 @@ async fn the_list_pages_newest_first() {
     let token = app.token().await;
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(created(&app, &token, "image/png", png(10 + n, 10)).await["id"].as_i64().unwrap());
+        ids.push(
+            created(&app, &token, "image/png", png(10 + n, 10)).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     ids.reverse();
     let mut seen = Vec::new();
@@ -303,11 +341,19 @@ async fn show_on_an_item(app: &TestApp, media_id: i64) {
                VALUES ((SELECT min(id) FROM news_items), $1, 'A test image')";
     if herald::store::is_postgres_url(&app.database_url) {
         let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-        sqlx::query(sql).bind(media_id).execute(&pool).await.unwrap();
+        sqlx::query(sql)
+            .bind(media_id)
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     } else {
         let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-        sqlx::query(sql).bind(media_id).execute(&pool).await.unwrap();
+        sqlx::query(sql)
+            .bind(media_id)
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     }
 }
@@ -325,7 +371,10 @@ async fn delete_is_refused_while_an_item_shows_the_medium() {
     };
     let body = assert_problem(delete(&shown["id"]).await.unwrap(), 409).await;
     assert_eq!(body["errors"][0]["field"], "id");
-    assert_eq!(fetch(&app, shown["url"].as_str().unwrap()).await.status(), 200);
+    assert_eq!(
+        fetch(&app, shown["url"].as_str().unwrap()).await.status(),
+        200
+    );
 
     let files = urls(&unused);
     // Served once, so the file is in memory too: the delete must reach it there.
@@ -336,7 +385,11 @@ async fn delete_is_refused_while_an_item_shows_the_medium() {
     }
     assert_problem(delete(&unused["id"]).await.unwrap(), 404).await;
     let gone = app
-        .authed(Method::GET, &format!("/api/v1/media/{}", unused["id"]), &token)
+        .authed(
+            Method::GET,
+            &format!("/api/v1/media/{}", unused["id"]),
+            &token,
+        )
         .send()
         .await
         .unwrap();
@@ -359,7 +412,12 @@ async fn every_bad_upload_is_a_clear_4xx() {
     truncated_png.truncate(truncated_png.len() / 2);
     let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
         ("empty body", "image/jpeg", Vec::new(), 422),
-        ("not an image", "image/png", b"hello, world, not a picture".to_vec(), 422),
+        (
+            "not an image",
+            "image/png",
+            b"hello, world, not a picture".to_vec(),
+            422,
+        ),
         ("type mismatch", "image/png", good.clone(), 422),
         ("unsupported type", "image/svg+xml", b"<svg/>".to_vec(), 415),
         ("no type", "application/octet-stream", good.clone(), 415),
@@ -431,7 +489,10 @@ async fn files_are_served_immutable_with_etags_304s_and_ranges() {
     let response = fetch(&app, url).await;
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
-    assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     assert_eq!(headers["accept-ranges"], "bytes");
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
@@ -449,7 +510,13 @@ async fn files_are_served_immutable_with_etags_304s_and_ranges() {
     let not_modified = get(vec![("If-None-Match", etag.clone())]).await.unwrap();
     assert_eq!(not_modified.status(), 304);
     assert_eq!(not_modified.headers()["etag"], etag.as_str());
-    assert_eq!(get(vec![("If-None-Match", "\"other\"".into())]).await.unwrap().status(), 200);
+    assert_eq!(
+        get(vec![("If-None-Match", "\"other\"".into())])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let part = get(vec![("Range", "bytes=0-9".into())]).await.unwrap();
     assert_eq!(part.status(), 206);
@@ -462,16 +529,26 @@ async fn files_are_served_immutable_with_etags_304s_and_ranges() {
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap(), body[body.len() - 5..]);
 
-    let outside = get(vec![("Range", format!("bytes={}-", body.len()))]).await.unwrap();
+    let outside = get(vec![("Range", format!("bytes={}-", body.len()))])
+        .await
+        .unwrap();
     assert_eq!(
         outside.headers()["content-range"],
         format!("bytes */{}", body.len()).as_str()
     );
     assert_problem(outside, 416).await;
 
-    let current = get(vec![("Range", "bytes=0-9".into()), ("If-Range", etag.clone())]).await;
+    let current = get(vec![
+        ("Range", "bytes=0-9".into()),
+        ("If-Range", etag.clone()),
+    ])
+    .await;
     assert_eq!(current.unwrap().status(), 206);
-    let stale = get(vec![("Range", "bytes=0-9".into()), ("If-Range", "\"old\"".into())]).await;
+    let stale = get(vec![
+        ("Range", "bytes=0-9".into()),
+        ("If-Range", "\"old\"".into()),
+    ])
+    .await;
     let stale = stale.unwrap();
     assert_eq!(stale.status(), 200);
     assert_eq!(stale.bytes().await.unwrap(), body);
@@ -527,7 +604,11 @@ async fn export_and_copy_store_carry_media_with_their_files() {
     let gone = created(&original, &token, "image/png", png(30, 30)).await;
     created(&original, &token, "image/gif", gif(40, 20, 3)).await;
     let response = original
-        .authed(Method::DELETE, &format!("/api/v1/media/{}", gone["id"]), &token)
+        .authed(
+            Method::DELETE,
+            &format!("/api/v1/media/{}", gone["id"]),
+            &token,
+        )
         .send()
         .await
         .unwrap();
@@ -541,13 +622,15 @@ async fn export_and_copy_store_carry_media_with_their_files() {
     herald::import::export::write(&original.state.store, &mut export)
         .await
         .unwrap();
-    let restored = crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
+    let restored =
+        crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
     let counts = herald::import::export::restore(&restored.state.store, &mut export.as_slice())
         .await
         .unwrap();
     assert_eq!(counts.media, 2);
     // herald copy-store, into a store that already has a medium (forced over).
-    let copied = crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
+    let copied =
+        crate::helpers::spawn_with(Arc::new(tempfile::TempDir::new().unwrap()), None).await;
     let copy_token = copied.token().await;
     created(&copied, &copy_token, "image/png", png(12, 12)).await;
     let report = herald::store::copy::copy_store(&original.state.store, &copied.state.store, true)
@@ -561,6 +644,9 @@ async fn export_and_copy_store_carry_media_with_their_files() {
         assert_eq!(files_of(target, &media).await, files);
         // New uploads take ids after the copied ones.
         let new = created(target, &token, "image/png", png(20, 21)).await;
-        assert!(new["id"].as_i64().unwrap() > media[0]["id"].as_i64().unwrap(), "{new}");
+        assert!(
+            new["id"].as_i64().unwrap() > media[0]["id"].as_i64().unwrap(),
+            "{new}"
+        );
     }
 }
