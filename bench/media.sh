@@ -6,6 +6,7 @@
 #
 #   bench/media.sh                  # 5 uploads, 3 rounds of 5 s per target
 #   ROUNDS=5 UPLOADS=10 bench/media.sh
+#   SKIP_BUILD=1 bench/media.sh     # with the release binary as it is
 #
 # Needs wrk, curl and python3. Only 127.0.0.1 is loaded.
 set -euo pipefail
@@ -20,8 +21,12 @@ CONNECTIONS=${CONNECTIONS:-64}
 export RUST_LOG=${RUST_LOG:-warn}
 target_dir=${CARGO_TARGET_DIR:-target}
 
-cargo build --release --quiet --bin herald --example make_jpeg
+# SKIP_BUILD=1: use the release binary already built. The generator's speed is not measured,
+# so it is a debug build.
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin herald
+cargo build --quiet --example make_jpeg
 bin=$target_dir/release/herald
+make_jpeg=$target_dir/debug/examples/make_jpeg
 work=$(mktemp -d)
 herald_pid=
 cleanup() {
@@ -40,7 +45,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Different photos each time (the same bytes twice would be the stored medium, no work).
 times=()
 for i in $(seq 1 "$UPLOADS"); do
-    "$target_dir/release/examples/make_jpeg" 4000 "$((3000 - i))" "$work/photo.jpg"
+    "$make_jpeg" 4000 "$((3000 - i))" "$work/photo.jpg"
     out=$(curl -fsS -o "$work/medium.json" -w '%{http_code} %{time_total}' \
         -H "Authorization: Bearer $token" -H 'Content-Type: image/jpeg' \
         --data-binary @"$work/photo.jpg" "$base/api/v1/media")
@@ -49,7 +54,11 @@ for i in $(seq 1 "$UPLOADS"); do
     times+=("$2")
     echo "upload $i: $(wc -c <"$work/photo.jpg") bytes, 4000x$((3000 - i)), $2 s, $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(len(m["variants"]), "variants")' "$work/medium.json")"
 done
-printf '%s\n' "${times[@]}" | python3 -c 'import statistics,sys; t=[float(l) for l in sys.stdin]; m=statistics.median(t); print(f"upload and process 4000x3000 JPEG: median {m:.2f} s (target <= 1.5 s) {\"met\" if m <= 1.5 else \"NOT MET\"}")'
+printf '%s\n' "${times[@]}" | python3 -c '
+import statistics, sys
+t = [float(l) for l in sys.stdin]
+m = statistics.median(t)
+print(f"upload and process 4000x3000 JPEG: median {m:.2f} s, best {min(t):.2f} s (target <= 1.5 s)", "met" if m <= 1.5 else "NOT MET")'
 
 # A 640-wide WebP variant: the size a page shows most.
 media=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print([v["url"] for v in m["variants"] if v["width"]==640 and v["type"]=="image/webp"][0])' "$work/medium.json")
