@@ -198,6 +198,7 @@ mod tests {
             links: &[],
             tags: &tags,
             authors: &[],
+            image: None,
             url: "https://news.example/news/s".into(),
         };
         let text = serde_json::to_string(&view).unwrap();

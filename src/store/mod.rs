@@ -4,6 +4,7 @@
 pub mod authors;
 mod bulk;
 pub mod copy;
+pub mod images;
 mod ops;
 pub mod postgres;
 mod rows;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{ItemDraft, NewsItem};
 
 pub use authors::{Author, AuthorCount, AuthorDraft, AuthorStore};
+pub use images::ImageStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -652,7 +654,7 @@ pub trait StoreExport: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + 'static
+    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + ImageStore + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -9,6 +9,7 @@ mod changes;
 mod counts;
 mod export;
 mod fresh;
+mod images;
 mod fts;
 mod import;
 mod items;
