@@ -189,19 +189,54 @@ impl ImageView {
             let _ = write!(html, " width=\"{w}\" height=\"{h}\"");
         }
         html.push('>');
-        let caption = match (&self.caption, &self.credit) {
-            (Some(c), Some(r)) => Some(format!("{} <small>{}</small>", text(c), text(r))),
-            (Some(c), None) => Some(text(c)),
-            (None, Some(r)) => Some(format!("<small>{}</small>", text(r))),
-            (None, None) => None,
-        };
-        if let Some(caption) = caption {
-            html.push_str("<figcaption>");
-            html.push_str(&caption);
-            html.push_str("</figcaption>");
-        }
+        html.push_str(&self.figcaption());
         html.push_str("</figure>\n");
         html
+    }
+}
+
+impl ImageView {
+    /// The image for an HTML page: a `<picture>` with a `<source>` per other type, the `<img>`
+    /// with its `srcset`, size and alt text, and the caption; every text escaped.
+    pub fn picture_html(&self) -> String {
+        use std::fmt::Write;
+        let sizes = match self.width {
+            Some(w) => format!(" sizes=\"(max-width: {w}px) 100vw, {w}px\""),
+            None => String::new(),
+        };
+        let mut html = String::from("<figure><picture>");
+        for source in &self.sources {
+            let _ = write!(
+                html,
+                "<source type=\"{}\" srcset=\"{}\"{sizes}>",
+                attr(&source.content_type),
+                attr(&source.srcset)
+            );
+        }
+        let _ = write!(
+            html,
+            "<img src=\"{}\" srcset=\"{}\"{sizes} alt=\"{}\"",
+            attr(&self.url),
+            attr(&self.srcset),
+            attr(&self.alt)
+        );
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            let _ = write!(html, " width=\"{w}\" height=\"{h}\"");
+        }
+        html.push_str("></picture>");
+        html.push_str(&self.figcaption());
+        html.push_str("</figure>");
+        html
+    }
+
+    fn figcaption(&self) -> String {
+        let caption = match (&self.caption, &self.credit) {
+            (Some(c), Some(r)) => format!("{} <small>{}</small>", text(c), text(r)),
+            (Some(c), None) => text(c),
+            (None, Some(r)) => format!("<small>{}</small>", text(r)),
+            (None, None) => return String::new(),
+        };
+        format!("<figcaption>{caption}</figcaption>")
     }
 }
 
@@ -217,6 +252,14 @@ fn content_type_of(url: &str) -> Option<&'static str> {
         "avif" => Some("image/avif"),
         "svg" => Some("image/svg+xml"),
         _ => None,
+    }
+}
+
+/// An item's body for its HTML pages: its image first, when it has one.
+pub fn page_html(item: &crate::model::NewsItem, urls: &Urls) -> String {
+    match item.image.as_ref().and_then(|i| ImageView::new(i, urls)) {
+        Some(image) => image.picture_html() + &item.content_html,
+        None => item.content_html.clone(),
     }
 }
 

@@ -222,9 +222,10 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     editor.require(Scope::Write)?;
     let now = state.clock.now();
-    let item =
+    let mut item =
         input::parse_item_off_worker(body.into_inner(), None, now, state.urls.base().clone())
             .await?;
+    input::size_media_images(&state.store, &state.urls, &mut item).await?;
     needs_publish(&editor, None, &item)?;
     let writing = state.events.writing();
     let (stored, change) = state.store.create(&item, now).await?;
@@ -323,7 +324,9 @@ async fn update(
             }
         };
         let base = state.urls.base().clone();
-        let item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        let mut item =
+            input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        input::size_media_images(&state.store, &state.urls, &mut item).await?;
         needs_publish(editor, Some(&current), &item)?;
         Ok(state
             .store
