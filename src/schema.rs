@@ -207,7 +207,9 @@ pub fn image_document(image: &ImageDraft) -> Value {
 }
 
 /// The members of an image object a writer sets.
-const IMAGE_FIELDS: [&str; 7] = ["media_id", "url", "width", "height", "alt", "caption", "credit"];
+const IMAGE_FIELDS: [&str; 7] = [
+    "media_id", "url", "width", "height", "alt", "caption", "credit",
+];
 
 /// Members of an image as read (`GET`) that a written one may carry back and that are ignored:
 /// they are derived from the medium or the URL.
@@ -502,14 +504,15 @@ impl<'a> Fields<'a, '_> {
             None => None,
             Some(v) => match v.as_i64().filter(|id| *id > 0) {
                 Some(id) => Some(id),
-                None => self.fail("image.media_id", "must be a positive integer (a medium's id)"),
+                None => self.fail(
+                    "image.media_id",
+                    "must be a positive integer (a medium's id)",
+                ),
             },
         };
         let url = match given("url") {
             None => None,
-            Some(Value::String(u))
-                if u.len() <= MAX_IMAGE_URL_BYTES && is_link_url(u.trim()) =>
-            {
+            Some(Value::String(u)) if u.len() <= MAX_IMAGE_URL_BYTES && is_link_url(u.trim()) => {
                 Url::parse(u.trim()).ok().map(|u| to_uri(&u))
             }
             Some(_) => self.fail(
@@ -572,7 +575,12 @@ impl<'a> Fields<'a, '_> {
 
     /// One of an image's texts, trimmed: `Some(None)` when given empty, `None` when absent or
     /// (with an error noted) broken.
-    fn image_text(&mut self, value: Option<&Value>, key: &str, max: usize) -> Option<Option<String>> {
+    fn image_text(
+        &mut self,
+        value: Option<&Value>,
+        key: &str,
+        max: usize,
+    ) -> Option<Option<String>> {
         let field = format!("image.{key}");
         match value? {
             Value::String(text) => {

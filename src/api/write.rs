@@ -324,8 +324,7 @@ async fn update(
             }
         };
         let base = state.urls.base().clone();
-        let mut item =
-            input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        let mut item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
         input::size_media_images(&state.store, &state.urls, &mut item).await?;
         needs_publish(editor, Some(&current), &item)?;
         Ok(state

@@ -52,7 +52,6 @@ fn entry(e: &Entry, author: &str) -> AtomEntry {
             mime_type: Some(image.enclosure_type().to_owned()),
             // Optional in Atom: left out when unknown rather than claimed as 0.
             length: (image.bytes > 0).then(|| image.bytes.to_string()),
-            title: Some(image.alt.clone()),
             ..Default::default()
         });
     }

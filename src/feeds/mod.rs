@@ -11,8 +11,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::images::ImageView;
 use crate::markdown;
-use crate::urls::Urls;
 use crate::model::{Link, NewsItem};
+use crate::urls::Urls;
 use text::cleaned;
 
 /// Plain-text summaries are cut to this many characters when an item has no summary of its own.

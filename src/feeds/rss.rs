@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use ::rss::extension::{Extension, ExtensionMap};
 
 use super::text::html_escaped;
-use crate::images::ImageView;
 use super::{Entry, FH_NAMESPACE, FeedDoc, Format};
+use crate::images::ImageView;
 
 /// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
 fn rfc822(t: DateTime<Utc>) -> String {
@@ -75,7 +75,7 @@ fn element(name: &str, attrs: &[(&str, String)], value: Option<String>) -> Exten
     }
 }
 
-/// Media RSS: `media:content` (medium, size, type) holding the alt text as its plain-text
+/// Media RSS: `media:content` (medium, size, type) holding the alt text as its
 /// `media:description`, the credit, and a `media:thumbnail` (the smallest size).
 fn media_rss(image: &ImageView) -> ExtensionMap {
     let mut attrs = vec![
@@ -94,12 +94,14 @@ fn media_rss(image: &ImageView) -> ExtensionMap {
     let mut child = |name: &str, e: Extension| {
         content.children.insert(name.to_owned(), vec![e]);
     };
+    // As HTML, escaped like RSS's own texts: validators take markup-looking characters in a
+    // plain description for markup.
     child(
         "description",
         element(
             "description",
-            &[("type", "plain".to_owned())],
-            Some(image.alt.clone()),
+            &[("type", "html".to_owned())],
+            Some(html_escaped(&image.alt)),
         ),
     );
     if let Some(credit) = &image.credit {

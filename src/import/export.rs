@@ -384,9 +384,9 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
             _ if number == 1 => bail!("line 1: not a Herald export header"),
             Record::Item(item) => {
                 counts.items += 1;
-                pending.items.push(
-                    StoredItem::try_from(*item).with_context(|| format!("line {number}"))?,
-                );
+                pending
+                    .items
+                    .push(StoredItem::try_from(*item).with_context(|| format!("line {number}"))?);
             }
             Record::Token(t) => {
                 counts.tokens += 1;

@@ -476,12 +476,15 @@ impl<'a> Target<'a> {
                         avatar: None,
                     })
                     .collect(),
-                image: sourced.item.draft.image.clone().map(|draft| {
-                    crate::model::ItemImage {
+                image: sourced
+                    .item
+                    .draft
+                    .image
+                    .clone()
+                    .map(|draft| crate::model::ItemImage {
                         draft,
                         files: Vec::new(),
-                    }
-                }),
+                    }),
             };
             match planned.get(&sourced.source_key) {
                 None => report.created += 1,

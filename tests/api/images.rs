@@ -11,11 +11,11 @@ use crate::write::create;
 
 /// A 1×1 PNG: real image bytes for the stored files (their stated sizes are the test's).
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
-    0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
-    0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
-    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 /// Stores a medium as uploads do: an original of 1000×500 (`{tag}/o.png`) with PNG variants
@@ -134,16 +134,19 @@ async fn a_url_image_is_stored_with_its_texts_and_shown_on_every_read() {
     assert_eq!(app.get_json(&path).await["image"], *image);
     let listed = app.get_json("/api/v1/news?fields=id,image").await;
     assert_eq!(listed["items"][0]["image"], *image);
-    assert_eq!(
-        listed["items"][0].as_object().unwrap().len(),
-        2,
-        "{listed}"
-    );
+    assert_eq!(listed["items"][0].as_object().unwrap().len(), 2, "{listed}");
 
     // Without an image, `image` is null; a merge patch edits one member, and null removes it.
     let (plain, _) = create(&app, &token, json!({"title": "Plain"})).await;
     assert_eq!(plain["image"], Value::Null);
-    let patched = send(&app, Method::PATCH, &path, &token, json!({"image": {"alt": "Dawn"}})).await;
+    let patched = send(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        json!({"image": {"alt": "Dawn"}}),
+    )
+    .await;
     assert_eq!(patched.status(), 200);
     let patched: Value = patched.json().await.unwrap();
     assert_eq!(patched["image"]["alt"], "Dawn");
@@ -162,22 +165,40 @@ async fn broken_images_are_refused_naming_the_field_and_nothing_is_written() {
     let items_before = app.row_count("news_items").await;
     let cases = [
         (json!({"url": "https://i.example/a.jpg"}), vec!["image.alt"]),
-        (json!({"url": "https://i.example/a.jpg", "alt": "  "}), vec!["image.alt"]),
+        (
+            json!({"url": "https://i.example/a.jpg", "alt": "  "}),
+            vec!["image.alt"],
+        ),
         (json!({"alt": "x"}), vec!["image"]),
         (
             json!({"url": "https://i.example/a.jpg", "media_id": medium, "alt": "x"}),
             vec!["image"],
         ),
-        (json!({"url": "ftp://i.example/a.jpg", "alt": "x"}), vec!["image.url"]),
-        (json!({"url": "javascript:alert(1)", "alt": "x"}), vec!["image.url"]),
-        (json!({"url": "/relative.jpg", "alt": "x"}), vec!["image.url"]),
+        (
+            json!({"url": "ftp://i.example/a.jpg", "alt": "x"}),
+            vec!["image.url"],
+        ),
+        (
+            json!({"url": "javascript:alert(1)", "alt": "x"}),
+            vec!["image.url"],
+        ),
+        (
+            json!({"url": "/relative.jpg", "alt": "x"}),
+            vec!["image.url"],
+        ),
         (json!({"media_id": "1", "alt": "x"}), vec!["image.media_id"]),
-        (json!({"media_id": medium, "alt": "x", "width": 5}), vec!["image.width"]),
+        (
+            json!({"media_id": medium, "alt": "x", "width": 5}),
+            vec!["image.width"],
+        ),
         (
             json!({"url": "https://i.example/a.jpg", "alt": "x", "width": 0, "height": -1}),
             vec!["image.width", "image.height"],
         ),
-        (json!({"url": "https://i.example/a.jpg", "alt": 3}), vec!["image.alt"]),
+        (
+            json!({"url": "https://i.example/a.jpg", "alt": 3}),
+            vec!["image.alt"],
+        ),
         (
             json!({"url": "https://i.example/a.jpg", "alt": "x", "caption": "a\u{0}b"}),
             vec!["image.caption"],
@@ -186,7 +207,10 @@ async fn broken_images_are_refused_naming_the_field_and_nothing_is_written() {
             json!({"url": "https://i.example/a.jpg", "alt": "x".repeat(1001)}),
             vec!["image.alt"],
         ),
-        (json!({"url": "https://i.example/a.jpg", "alt": "x", "colour": 1}), vec!["image.colour"]),
+        (
+            json!({"url": "https://i.example/a.jpg", "alt": "x", "colour": 1}),
+            vec!["image.colour"],
+        ),
         (json!("https://i.example/a.jpg"), vec!["image"]),
     ];
     for (image, expected) in cases {
@@ -285,7 +309,13 @@ async fn an_image_change_changes_the_etag_and_every_cached_answer() {
     .await;
     let path = format!("/api/v1/news/{}", item["id"]);
     // Read everything once so the answers are cached.
-    for p in [path.as_str(), "/api/v1/news", "/feed.json", "/feed.rss", "/feed.atom"] {
+    for p in [
+        path.as_str(),
+        "/api/v1/news",
+        "/feed.json",
+        "/feed.rss",
+        "/feed.atom",
+    ] {
         assert_eq!(app.get(p).await.status(), 200, "{p}");
     }
     let response = app
@@ -421,7 +451,9 @@ fn element(
                 let a = a.unwrap();
                 (
                     String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
-                    a.decode_and_unescape_value(reader.decoder()).unwrap().into_owned(),
+                    a.decode_and_unescape_value(reader.decoder())
+                        .unwrap()
+                        .into_owned(),
                 )
             })
             .collect(),
@@ -467,7 +499,10 @@ async fn feeds_carry_the_image_as_enclosure_media_rss_json_feed_fields_and_a_fig
     let enclosures = named(&all, "enclosure");
     assert_eq!(enclosures.len(), 2);
     assert_eq!(enclosures[0].attr("url"), Some(original.as_str()));
-    assert_eq!(enclosures[0].attr("length"), Some(PNG.len().to_string().as_str()));
+    assert_eq!(
+        enclosures[0].attr("length"),
+        Some(PNG.len().to_string().as_str())
+    );
     assert_eq!(enclosures[0].attr("type"), Some("image/png"));
     assert_eq!(enclosures[1].attr("url"), Some(external));
     assert_eq!(enclosures[1].attr("length"), Some("0"));
@@ -480,14 +515,27 @@ async fn feeds_carry_the_image_as_enclosure_media_rss_json_feed_fields_and_a_fig
     assert_eq!(contents[0].attr("type"), Some("image/png"));
     assert!(contents.iter().all(|c| c.parents.last().unwrap() == "item"));
     let thumbnails = named(&all, "media:thumbnail");
-    assert_eq!(thumbnails[0].attr("url"), Some(app.url("/media/cd/320.png").as_str()));
+    assert_eq!(
+        thumbnails[0].attr("url"),
+        Some(app.url("/media/cd/320.png").as_str())
+    );
     assert_eq!(thumbnails[0].attr("width"), Some("320"));
     let descriptions = named(&all, "media:description");
-    assert_eq!(descriptions[1].text, HOSTILE_ALT);
+    assert_eq!(descriptions[1].attr("type"), Some("html"));
+    assert_eq!(
+        descriptions[1].text,
+        HOSTILE_ALT
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    );
     assert_eq!(named(&all, "media:credit")[0].text, "Herald & co");
     let encoded = named(&all, "content:encoded");
     // The HTML is in CDATA, its `&` and `<` written as character references (see `rss.rs`).
-    let html = &encoded[1].text.replace("&#x26;", "&amp;").replace("&#x3C;", "&lt;");
+    let html = &encoded[1]
+        .text
+        .replace("&#x26;", "&amp;")
+        .replace("&#x3C;", "&lt;");
     assert!(
         html.starts_with(&format!(
             "<figure><img src=\"https://i.example/p.jpg?w=1&amp;h=2\" alt=\"A &quot;quoted&quot; \
@@ -511,11 +559,18 @@ async fn feeds_carry_the_image_as_enclosure_media_rss_json_feed_fields_and_a_fig
     assert_eq!(links.len(), 2);
     assert_eq!(links[0].attr("href"), Some(original.as_str()));
     assert_eq!(links[0].attr("type"), Some("image/png"));
-    assert_eq!(links[0].attr("length"), Some(PNG.len().to_string().as_str()));
+    assert_eq!(
+        links[0].attr("length"),
+        Some(PNG.len().to_string().as_str())
+    );
     assert_eq!(links[1].attr("href"), Some(external));
     assert_eq!(links[1].attr("length"), None);
     let content = named(&all, "content");
-    assert!(content[1].text.starts_with("<figure><img src="), "{}", content[1].text);
+    assert!(
+        content[1].text.starts_with("<figure><img src="),
+        "{}",
+        content[1].text
+    );
 
     // JSON Feed 1.1: image and banner_image.
     let feed = app.get_json("/feed.json").await;
@@ -542,10 +597,16 @@ async fn the_item_page_shows_the_image_in_a_picture_with_its_srcset() {
     let response = app.get("/news/page").await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
-    let webp = format!("<source type=\"image/webp\" srcset=\"{} 320w\"", app.url("/media/ef/320.webp"));
+    let webp = format!(
+        "<source type=\"image/webp\" srcset=\"{} 320w\"",
+        app.url("/media/ef/320.webp")
+    );
     assert!(html.contains("<picture>"), "{html}");
     assert!(html.contains(&webp), "{html}");
-    assert!(html.contains(&format!("src=\"{}\"", app.url("/media/ef/o.png"))), "{html}");
+    assert!(
+        html.contains(&format!("src=\"{}\"", app.url("/media/ef/o.png"))),
+        "{html}"
+    );
     assert!(html.contains("alt=\"A &quot;chart&quot;\""), "{html}");
     assert!(html.contains("width=\"1000\" height=\"500\""), "{html}");
     assert!(html.contains("&lt;Caption&gt;"), "{html}");
@@ -581,7 +642,10 @@ async fn json_lines_images_are_urls_or_objects_and_a_reimport_keeps_one() {
     assert_eq!(report.created, 2);
     let a = app.get_json("/api/v1/news/short-form").await;
     assert_eq!(a["image"]["url"], "https://i.example/a.png");
-    assert_eq!(a["image"]["alt"], "Short form", "the title stands in for alt text");
+    assert_eq!(
+        a["image"]["alt"], "Short form",
+        "the title stands in for alt text"
+    );
     let b = app.get_json("/api/v1/news/long-form").await;
     assert_eq!(b["image"]["alt"], "Bee");
     assert_eq!(b["image"]["caption"], "A bee");
@@ -590,8 +654,10 @@ async fn json_lines_images_are_urls_or_objects_and_a_reimport_keeps_one() {
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
     assert_eq!(image_rows(&app).await, 2);
     // A changed image replaces the old one.
-    let changed = [json!({"key": "a", "title": "Short form", "published_at": "2024-01-01",
-                          "content_markdown": "x", "image": "https://i.example/a2.png"})];
+    let changed = [
+        json!({"key": "a", "title": "Short form", "published_at": "2024-01-01",
+                          "content_markdown": "x", "image": "https://i.example/a2.png"}),
+    ];
     assert_eq!(app.import_json_lines(&changed).await.updated, 1);
     let a = app.get_json("/api/v1/news/short-form").await;
     assert_eq!(a["image"]["url"], "https://i.example/a2.png");
@@ -662,11 +728,17 @@ async fn wordpress_ghost_rss_and_atom_featured_images_are_imported_as_image_urls
     );
     assert_eq!(hello["image"]["alt"], "A friendly ghost waving");
     assert_eq!(hello["image"]["caption"], "Photo by Casper & friends");
-    assert_eq!(read(&app, &token, "a-draft-in-ghost").await["image"], Value::Null);
+    assert_eq!(
+        read(&app, &token, "a-draft-in-ghost").await["image"],
+        Value::Null
+    );
 
     app.import(&fixture("feed.rss")).await;
     let markets = read(&app, &token, "markets-open-higher").await;
-    assert_eq!(markets["image"]["url"], "https://wire.example/img/markets.jpg");
+    assert_eq!(
+        markets["image"]["url"],
+        "https://wire.example/img/markets.jpg"
+    );
     assert_eq!(markets["image"]["alt"], "Traders at the exchange");
     assert_eq!(markets["image"]["credit"], "Wire Photo");
     let weather = read(&app, &token, "weather-warning-lifted").await;
@@ -712,7 +784,14 @@ async fn markdown_images_of_stored_media_get_their_width_and_height() {
     assert!(html.contains("none.png\" alt=\"Gone\">"), "{html}");
     // An edit keeps them sized.
     let path = format!("/api/v1/news/{}", item["id"]);
-    let response = send(&app, Method::PATCH, &path, &token, json!({"title": "Inline 2"})).await;
+    let response = send(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        json!({"title": "Inline 2"}),
+    )
+    .await;
     let edited: Value = response.json().await.unwrap();
     assert!(edited["content_html"].as_str().unwrap().contains(&sized));
 }

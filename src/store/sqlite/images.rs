@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::SqliteStore;
-use crate::store::images::{ImageStore, sizes};
 use crate::store::StoreResult;
+use crate::store::images::{ImageStore, sizes};
 
 #[async_trait]
 impl ImageStore for SqliteStore {
