@@ -54,13 +54,6 @@ pub struct Image {
 }
 
 impl Image {
-    pub fn at(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ..Self::default()
-        }
-    }
-
     /// The image in the item schema's fields (alt text defaulting to `title`), or `None` when
     /// the schema could not take its URL: the post is worth more than its picture.
     pub fn document(&self, title: &str) -> Option<Value> {
