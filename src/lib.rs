@@ -12,6 +12,7 @@ pub mod etag;
 pub mod events;
 pub mod feeds;
 pub mod http_cache;
+pub mod images;
 pub mod import;
 pub mod limits;
 pub mod logging;

@@ -114,6 +114,53 @@ pub fn to_html(markdown: &str, base: &Url) -> String {
         .to_string()
 }
 
+/// Every `<img>` tag of rendered HTML with its `src` (entities as written), in order.
+fn img_tags(html: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    static IMG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"<img\s[^>]*?src="([^"]*)"[^>]*>"#).expect("the pattern compiles")
+    });
+    IMG.captures_iter(html).filter_map(|c| {
+        let tag = c.get(0)?;
+        Some((tag.range(), c.get(1)?.as_str()))
+    })
+}
+
+/// The `src` of every image of rendered HTML that has no size yet.
+pub fn unsized_image_sources(html: &str) -> Vec<String> {
+    img_tags(html)
+        .filter(|(range, _)| !html[range.clone()].contains(" width="))
+        .map(|(_, src)| src.replace("&amp;", "&"))
+        .collect()
+}
+
+/// Rendered HTML with `width` and `height` on each image `size_of` knows the size of (by its
+/// `src`), so a page does not shift as images load. `size_of` is the caller's look-up (stored
+/// media); images that already carry a size keep it.
+pub fn with_image_sizes(html: &str, size_of: &dyn Fn(&str) -> Option<(u32, u32)>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut last = 0;
+    for (range, src) in img_tags(html) {
+        let tag = &html[range.clone()];
+        let Some((w, h)) = (!tag.contains(" width="))
+            .then(|| size_of(&src.replace("&amp;", "&")))
+            .flatten()
+        else {
+            continue;
+        };
+        let insert_at = if tag.ends_with("/>") {
+            range.end - 2
+        } else {
+            range.end - 1
+        };
+        out.push_str(&html[last..insert_at]);
+        out.push_str(&format!(" width=\"{w}\" height=\"{h}\""));
+        out.push_str(&html[insert_at..range.end]);
+        last = range.end;
+    }
+    out.push_str(&html[last..]);
+    out
+}
+
 /// The readable text of a Markdown document, whitespace folded.
 pub fn to_plain_text(markdown: &str) -> String {
     let mut text = String::with_capacity(markdown.len());

@@ -44,6 +44,47 @@ pub struct Byline {
     pub avatar: Option<String>,
 }
 
+/// Where an item's image comes from: a medium uploaded to this service, or an image hosted
+/// elsewhere (with the size the writer gave, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    Media(i64),
+    Url {
+        url: String,
+        width: Option<u32>,
+        height: Option<u32>,
+    },
+}
+
+/// An item's image as written: its source and its texts. `alt` is never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDraft {
+    pub source: ImageSource,
+    pub alt: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+/// One stored file of a medium (its original or a resized variant), served at
+/// `{public URL}/media/{path}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    pub path: String,
+    pub original: bool,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+}
+
+/// An item's image as stored: what was written, and for a medium its files (the original first,
+/// then the variants by width).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemImage {
+    pub draft: ImageDraft,
+    pub files: Vec<MediaFile>,
+}
+
 /// A stored news item. Timestamps are whole seconds, UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewsItem {
@@ -63,6 +104,7 @@ pub struct NewsItem {
     pub tags: Vec<String>,
     /// In the order the writer gave them.
     pub authors: Vec<Byline>,
+    pub image: Option<ItemImage>,
 }
 
 impl NewsItem {
@@ -85,6 +127,7 @@ pub struct ItemDraft {
     pub tags: Vec<String>,
     /// Author slugs, in order; each must name an author record.
     pub authors: Vec<String>,
+    pub image: Option<ImageDraft>,
 }
 
 /// Truncates to whole seconds, the precision every store keeps.

@@ -16,7 +16,9 @@ use url::Url;
 use crate::error::FieldError;
 use crate::feeds::rfc3339;
 use crate::markdown;
-use crate::model::{ItemDraft, Link, NewsItem, Status, slugify, whole_seconds};
+use crate::model::{
+    ImageDraft, ImageSource, ItemDraft, Link, NewsItem, Status, slugify, whole_seconds,
+};
 use crate::store::WriteItem;
 use crate::uri::to_uri;
 
@@ -31,7 +33,7 @@ pub const MAX_SLUG_BYTES: usize = 80;
 pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
 
 /// The fields a writer sets, in the order a document lists them.
-pub const WRITABLE_FIELDS: [&str; 9] = [
+pub const WRITABLE_FIELDS: [&str; 10] = [
     "title",
     "slug",
     "summary",
@@ -41,7 +43,16 @@ pub const WRITABLE_FIELDS: [&str; 9] = [
     "links",
     "tags",
     "authors",
+    "image",
 ];
+
+/// Limits on an image's texts: alt text is a sentence or two, a caption a short paragraph.
+pub const MAX_ALT_CHARS: usize = 1000;
+pub const MAX_CAPTION_CHARS: usize = 2000;
+pub const MAX_CREDIT_CHARS: usize = 300;
+pub const MAX_IMAGE_URL_BYTES: usize = 2000;
+/// The largest side an external image may claim, in pixels.
+pub const MAX_IMAGE_SIDE: u64 = 100_000;
 
 /// Bylines stay short; a longer list is a data error, not a byline.
 pub const MAX_AUTHORS: usize = 20;
@@ -123,6 +134,7 @@ pub fn parse(
     let links = check.links();
     let tags = check.tags();
     let authors = check.authors();
+    let image = check.image();
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -145,6 +157,7 @@ pub fn parse(
             .unwrap_or(now),
         tags: tags.unwrap_or_default(),
         authors: authors.unwrap_or_default(),
+        image,
     };
     let mut item = WriteItem::render(draft, base);
     item.derived_slug = derived_slug;
@@ -164,8 +177,43 @@ pub fn document(item: &NewsItem) -> Value {
         "links": item.links,
         "tags": item.tags,
         "authors": item.authors.iter().map(|a| &a.slug).collect::<Vec<_>>(),
+        "image": item.image.as_ref().map(|i| image_document(&i.draft)),
     })
 }
+
+/// An image as a writer spells it: `{media_id}` or `{url, width?, height?}`, and its texts.
+pub fn image_document(image: &ImageDraft) -> Value {
+    let mut doc = match &image.source {
+        ImageSource::Media(id) => json!({"media_id": id}),
+        ImageSource::Url { url, width, height } => {
+            let mut doc = json!({"url": url});
+            if let Some(w) = width {
+                doc["width"] = json!(w);
+            }
+            if let Some(h) = height {
+                doc["height"] = json!(h);
+            }
+            doc
+        }
+    };
+    doc["alt"] = json!(image.alt);
+    if let Some(caption) = &image.caption {
+        doc["caption"] = json!(caption);
+    }
+    if let Some(credit) = &image.credit {
+        doc["credit"] = json!(credit);
+    }
+    doc
+}
+
+/// The members of an image object a writer sets.
+const IMAGE_FIELDS: [&str; 7] = [
+    "media_id", "url", "width", "height", "alt", "caption", "credit",
+];
+
+/// Members of an image as read (`GET`) that a written one may carry back and that are ignored:
+/// they are derived from the medium or the URL.
+const IMAGE_READ_ONLY: [&str; 3] = ["type", "srcset", "sources"];
 
 /// Whether `text` is a slug as Herald writes them (see [`slugify`]): lower-case ASCII letters,
 /// digits and single hyphens, at least one letter, at most [`MAX_SLUG_BYTES`].
@@ -435,6 +483,119 @@ impl<'a> Fields<'a, '_> {
         }
         (self.errors.len() == before).then_some(authors)
     }
+
+    /// The item's image: exactly one of `media_id` and `url`, and `alt` text.
+    fn image(&mut self) -> Option<ImageDraft> {
+        let value = self.present("image")?;
+        let Value::Object(obj) = value else {
+            return self.fail(
+                "image",
+                "must be an object with `media_id` or `url`, and `alt`",
+            );
+        };
+        let before = self.errors.len();
+        for key in obj.keys() {
+            if !IMAGE_FIELDS.contains(&key.as_str()) && !IMAGE_READ_ONLY.contains(&key.as_str()) {
+                self.fail::<()>(format!("image.{key}"), "is not a field of an image");
+            }
+        }
+        let given = |key: &str| obj.get(key).filter(|v| !v.is_null());
+        let media_id = match given("media_id") {
+            None => None,
+            Some(v) => match v.as_i64().filter(|id| *id > 0) {
+                Some(id) => Some(id),
+                None => self.fail(
+                    "image.media_id",
+                    "must be a positive integer (a medium's id)",
+                ),
+            },
+        };
+        let url = match given("url") {
+            None => None,
+            Some(Value::String(u)) if u.len() <= MAX_IMAGE_URL_BYTES && is_link_url(u.trim()) => {
+                Url::parse(u.trim()).ok().map(|u| to_uri(&u))
+            }
+            Some(_) => self.fail(
+                "image.url",
+                format!(
+                    "must be an absolute http or https URL with a host name, at most \
+                     {MAX_IMAGE_URL_BYTES} bytes"
+                ),
+            ),
+        };
+        let side = |this: &mut Self, key: &str| match given(key) {
+            None => None,
+            Some(v) => match v.as_u64().filter(|n| (1..=MAX_IMAGE_SIDE).contains(n)) {
+                Some(n) => Some(n as u32),
+                None => this.fail(
+                    format!("image.{key}"),
+                    format!("must be an integer from 1 to {MAX_IMAGE_SIDE} (pixels)"),
+                ),
+            },
+        };
+        let width = side(self, "width");
+        let height = side(self, "height");
+        let alt = self.image_text(given("alt"), "alt", MAX_ALT_CHARS);
+        if given("alt").is_none() || alt.as_ref().is_some_and(|a| a.is_none()) {
+            self.fail::<()>(
+                "image.alt",
+                "is required: describe the image for readers who cannot see it",
+            );
+        }
+        let caption = self.image_text(given("caption"), "caption", MAX_CAPTION_CHARS);
+        let credit = self.image_text(given("credit"), "credit", MAX_CREDIT_CHARS);
+        let source = match (given("media_id"), given("url")) {
+            (Some(_), Some(_)) | (None, None) => {
+                self.fail::<()>("image", "must have exactly one of `media_id` and `url`");
+                None
+            }
+            (Some(_), None) => {
+                for key in ["width", "height"] {
+                    if given(key).is_some() {
+                        self.fail::<()>(
+                            format!("image.{key}"),
+                            "is read from the medium; give it only with `url`",
+                        );
+                    }
+                }
+                media_id.map(ImageSource::Media)
+            }
+            (None, Some(_)) => url.map(|url| ImageSource::Url { url, width, height }),
+        };
+        if self.errors.len() != before {
+            return None;
+        }
+        Some(ImageDraft {
+            source: source?,
+            alt: alt.flatten()?,
+            caption: caption.flatten(),
+            credit: credit.flatten(),
+        })
+    }
+
+    /// One of an image's texts, trimmed: `Some(None)` when given empty, `None` when absent or
+    /// (with an error noted) broken.
+    fn image_text(
+        &mut self,
+        value: Option<&Value>,
+        key: &str,
+        max: usize,
+    ) -> Option<Option<String>> {
+        let field = format!("image.{key}");
+        match value? {
+            Value::String(text) => {
+                let text = text.trim();
+                if text.chars().count() > max {
+                    self.fail(field, format!("must be at most {max} characters"))
+                } else if text.contains('\0') {
+                    self.fail(field, NUL_RULE)
+                } else {
+                    Some((!text.is_empty()).then(|| text.to_owned()))
+                }
+            }
+            _ => self.fail(field, "must be a string"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -516,6 +677,7 @@ mod tests {
             links: vec![],
             tags: vec![],
             authors: vec![],
+            image: None,
         };
         let doc = json!({"title": "New"});
         let item = parse(
@@ -554,7 +716,7 @@ mod tests {
         // Unknown members first, then the fields in their document order.
         let expected = [
             &["colour"][..],
-            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 3],
+            &WRITABLE_FIELDS[..WRITABLE_FIELDS.len() - 4],
             &[
                 "links[0].title",
                 "links[0].url",

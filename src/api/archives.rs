@@ -172,7 +172,7 @@ async fn render(
         },
         items
             .into_iter()
-            .map(|item| Entry::new(item, state.urls.item_page(&item.slug)))
+            .map(|item| Entry::new(item, &state.urls))
             .collect(),
     );
     doc.history = History {

@@ -457,7 +457,7 @@ async fn render(state: &AppState, key: &FeedKey, now: DateTime<Utc>) -> ApiResul
     let entries = page
         .items
         .iter()
-        .map(|item| Entry::new(item, state.urls.item_page(&item.slug)))
+        .map(|item| Entry::new(item, &state.urls))
         .collect();
     let mut doc = FeedDoc::new(
         FeedMeta {

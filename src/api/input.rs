@@ -66,6 +66,27 @@ pub async fn parse_item_off_worker(
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rendering an item")))?
 }
 
+/// Gives the body's images of stored media (`{public URL}/media/…`) their `width` and
+/// `height`, read from the store, so pages and feed readers reserve their space.
+pub async fn size_media_images(
+    store: &crate::store::DynStore,
+    urls: &crate::urls::Urls,
+    item: &mut WriteItem,
+) -> ApiResult<()> {
+    let paths: Vec<String> = crate::markdown::unsized_image_sources(&item.content_html)
+        .iter()
+        .filter_map(|src| crate::images::media_path(urls, src).map(str::to_owned))
+        .collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let sizes = store.media_file_sizes(&paths).await?;
+    item.content_html = crate::markdown::with_image_sizes(&item.content_html, &|src| {
+        sizes.get(crate::images::media_path(urls, src)?).copied()
+    });
+    Ok(())
+}
+
 /// The writable fields of an item as a document, the target a merge patch applies to.
 pub fn document(item: &NewsItem) -> Value {
     schema::document(item)
@@ -198,6 +219,7 @@ mod tests {
             links: &[],
             tags: &tags,
             authors: &[],
+            image: None,
             url: "https://news.example/news/s".into(),
         };
         let text = serde_json::to_string(&view).unwrap();

@@ -15,6 +15,7 @@ use crate::api::auth;
 use crate::auth::Scope;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::etag;
+use crate::images::ImageView;
 use crate::model::{Byline, Link, NewsItem};
 use crate::response_cache::{CacheKey, Rendered};
 use crate::state::AppState;
@@ -70,6 +71,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         NewsPage,
         Link,
         Byline,
+        ImageView,
+        crate::images::SourceSet,
         write::ItemInput,
         write::ItemPatch,
         write::LinkInput,
@@ -139,6 +142,7 @@ impl Modify for PartialItems {
     "links": [{"title": "Reuters article", "url": "https://www.reuters.com/article/us-telecoms-mobileworld-telenor/norways-telenor-seeks-salvation-in-the-cloud-idUSKCN1GD5JA"}],
     "tags": [],
     "authors": [],
+    "image": null,
     "url": "http://127.0.0.1:8080/news/working-group-two-discussed-in-reuters-article"
 }))]
 pub struct ItemView<'a> {
@@ -163,6 +167,9 @@ pub struct ItemView<'a> {
     pub tags: &'a [String],
     /// The byline, in order: each author's public fields (see `/api/v1/authors`).
     pub authors: &'a [Byline],
+    /// The item's image (`null` when it has none): sizes, alt text and a ready `srcset`.
+    #[schema(nullable)]
+    pub image: Option<ImageView>,
     /// The item's permalink, absolute, under the public URL.
     pub url: String,
 }
@@ -183,6 +190,7 @@ impl<'a> ItemView<'a> {
             links: &item.links,
             tags: &item.tags,
             authors: &item.authors,
+            image: item.image.as_ref().and_then(|i| ImageView::new(i, urls)),
             url: urls.item_page(&item.slug),
         }
     }

@@ -85,7 +85,7 @@ fn page(state: &AppState, item: &NewsItem) -> Rendered {
     );
     let body = format!(
         "{head}<body><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p>{html}</article>{footer}</body></html>\n",
-        html = item.content_html,
+        html = crate::images::page_html(item, &state.urls),
         footer = footer(state, None),
     );
     html_page(body)

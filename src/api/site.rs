@@ -258,7 +258,7 @@ fn article(state: &AppState, item: &NewsItem) -> String {
         title = escape(&item.title),
         iso = rfc3339(item.published_at),
         date = item.published_at.format("%-d %B %Y"),
-        body = item.content_html,
+        body = crate::images::page_html(item, &state.urls),
     )
 }
 

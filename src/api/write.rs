@@ -100,6 +100,10 @@ macro_rules! item_body {
             /// none twice.
             #[schema(max_items = 20, inline = false)]
             pub authors: Option<Vec<AuthorSlug>>,
+            /// The item's image: an uploaded medium (`media_id`) or an image hosted elsewhere
+            /// (`url`), with `alt` text; `null` removes it.
+            #[schema(inline = false, nullable)]
+            pub image: Option<ImageInput>,
             #[schema(read_only)]
             pub id: Option<i64>,
             #[schema(read_only)]
@@ -148,6 +152,36 @@ pub struct Tag(String);
 #[schema(value_type = String, max_length = 80, pattern = "^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$", example = "ada-lovelace")]
 pub struct AuthorSlug(String);
 
+/// An item's image as written: exactly one of `media_id` and `url`, and `alt` text (required:
+/// readers who cannot see the image hear it). A merge patch merges it member by member, so
+/// switching between a medium and a URL sets the other to `null`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"url": "https://images.example/stand.jpg", "alt": "The team at the stand", "width": 1600, "height": 900}))]
+pub struct ImageInput {
+    /// An uploaded medium (`/api/v1/media`).
+    #[schema(minimum = 1, nullable)]
+    pub media_id: Option<i64>,
+    /// An absolute http(s) URL of an image hosted elsewhere.
+    #[schema(
+        max_length = 2000,
+        nullable,
+        pattern = "^https?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][\\x21-\\x7e]*)?$"
+    )]
+    pub url: Option<String>,
+    /// Pixels, for a `url` image only (a medium's are known).
+    #[schema(minimum = 1, maximum = 100000, nullable)]
+    pub width: Option<u32>,
+    #[schema(minimum = 1, maximum = 100000, nullable)]
+    pub height: Option<u32>,
+    /// Describes the image; 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
+    pub alt: String,
+    #[schema(max_length = 2000, nullable)]
+    pub caption: Option<String>,
+    #[schema(max_length = 300, nullable)]
+    pub credit: Option<String>,
+}
+
 /// A link as written: a title and an absolute http(s) URL with a host name.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -188,9 +222,10 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     editor.require(Scope::Write)?;
     let now = state.clock.now();
-    let item =
+    let mut item =
         input::parse_item_off_worker(body.into_inner(), None, now, state.urls.base().clone())
             .await?;
+    input::size_media_images(&state.store, &state.urls, &mut item).await?;
     needs_publish(&editor, None, &item)?;
     let writing = state.events.writing();
     let (stored, change) = state.store.create(&item, now).await?;
@@ -289,7 +324,8 @@ async fn update(
             }
         };
         let base = state.urls.base().clone();
-        let item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        let mut item = input::parse_item_off_worker(doc, Some(current.clone()), now, base).await?;
+        input::size_media_images(&state.store, &state.urls, &mut item).await?;
         needs_publish(editor, Some(&current), &item)?;
         Ok(state
             .store

@@ -45,6 +45,16 @@ fn entry(e: &Entry, author: &str) -> AtomEntry {
             .iter()
             .map(|l| link(&l.url, "related", None, Some(&l.title))),
     );
+    if let Some(image) = &e.image {
+        links.push(AtomLink {
+            href: image.url.clone(),
+            rel: "enclosure".to_owned(),
+            mime_type: Some(image.enclosure_type().to_owned()),
+            // Optional in Atom: left out when unknown rather than claimed as 0.
+            length: (image.bytes > 0).then(|| image.bytes.to_string()),
+            ..Default::default()
+        });
+    }
     AtomEntry {
         title: Text::plain(e.title.clone()),
         id: e.id.clone(),

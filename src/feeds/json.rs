@@ -70,6 +70,11 @@ struct JsonItem<'a> {
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
+    /// JSON Feed 1.1: the item's main image, and the same as its banner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    banner_image: Option<&'a str>,
     #[serde(rename = "_herald")]
     herald: HeraldExtension<'a>,
 }
@@ -116,6 +121,8 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
                         .collect()
                 },
                 tags: &e.tags,
+                image: e.image.as_ref().map(|i| i.url.as_str()),
+                banner_image: e.image.as_ref().map(|i| i.url.as_str()),
                 herald: HeraldExtension { links: &e.links },
             })
             .collect(),

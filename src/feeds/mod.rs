@@ -9,8 +9,10 @@ pub mod text;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::images::ImageView;
 use crate::markdown;
 use crate::model::{Link, NewsItem};
+use crate::urls::Urls;
 use text::cleaned;
 
 /// Plain-text summaries are cut to this many characters when an item has no summary of its own.
@@ -122,6 +124,8 @@ pub struct Entry {
     pub links: Vec<Link>,
     /// The byline in order; empty means the feed's author (`HERALD_AUTHOR`).
     pub authors: Vec<Person>,
+    /// The item's image, its texts cleaned; also the first thing of `content_html`.
+    pub image: Option<ImageView>,
 }
 
 /// An author as feeds show one.
@@ -162,7 +166,23 @@ pub struct FeedMeta<'a> {
 }
 
 impl Entry {
-    pub fn new(item: &NewsItem, url: String) -> Self {
+    pub fn new(item: &NewsItem, urls: &Urls) -> Self {
+        let url = urls.item_page(&item.slug);
+        let image = item
+            .image
+            .as_ref()
+            .and_then(|i| ImageView::new(i, urls))
+            .map(|view| ImageView {
+                url: cleaned(&view.url),
+                alt: cleaned(&view.alt),
+                caption: view.caption.as_deref().map(cleaned),
+                credit: view.credit.as_deref().map(cleaned),
+                ..view
+            });
+        let content_html = match &image {
+            Some(image) => cleaned(&(image.figure_html() + &item.content_html)),
+            None => cleaned(&item.content_html),
+        };
         let summary = match &item.summary {
             Some(s) if !s.trim().is_empty() => cleaned(s),
             _ => cleaned(&markdown::excerpt(&item.content_markdown, SUMMARY_CHARS)),
@@ -172,7 +192,7 @@ impl Entry {
             title: cleaned(&item.title),
             url: cleaned(&url),
             summary,
-            content_html: cleaned(&item.content_html),
+            content_html,
             published: item.published_at,
             // A scheduled item changes for readers when it goes live, even if it was written
             // earlier; Atom also expects `updated` not to precede `published`.
@@ -198,6 +218,7 @@ impl Entry {
                     avatar: a.avatar.as_deref().map(cleaned),
                 })
                 .collect(),
+            image,
         }
     }
 }

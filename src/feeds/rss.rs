@@ -3,7 +3,7 @@
 
 use ::rss::extension::atom::{AtomExtension, Link as AtomLink};
 use ::rss::extension::dublincore::DublinCoreExtension;
-use ::rss::{Category, Channel, Guid, Item};
+use ::rss::{Category, Channel, Enclosure, Guid, Item};
 use chrono::{DateTime, Utc};
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use ::rss::extension::{Extension, ExtensionMap};
 
 use super::text::html_escaped;
 use super::{Entry, FH_NAMESPACE, FeedDoc, Format};
+use crate::images::ImageView;
 
 /// RFC 822 (with a four-digit year, as RFC 1123 and every reader expect).
 fn rfc822(t: DateTime<Utc>) -> String {
@@ -39,6 +40,13 @@ fn item(entry: &Entry, author: &str) -> Item {
                 domain: None,
             })
             .collect(),
+        enclosure: entry.image.as_ref().map(|image| Enclosure {
+            url: image.url.clone(),
+            // RSS requires a length; 0 says "unknown" for an image hosted elsewhere.
+            length: image.bytes.to_string(),
+            mime_type: image.enclosure_type().to_owned(),
+        }),
+        extensions: entry.image.as_ref().map(media_rss).unwrap_or_default(),
         dublin_core_ext: Some(DublinCoreExtension {
             // One `dc:creator` per author, in byline order.
             creators: entry
@@ -50,6 +58,69 @@ fn item(entry: &Entry, author: &str) -> Item {
         }),
         ..Default::default()
     }
+}
+
+/// The namespace of Media RSS (`media:content`, `media:thumbnail`).
+pub const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
+
+fn element(name: &str, attrs: &[(&str, String)], value: Option<String>) -> Extension {
+    Extension {
+        name: format!("media:{name}"),
+        value,
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+        children: BTreeMap::new(),
+    }
+}
+
+/// Media RSS: `media:content` (medium, size, type) holding the alt text as its
+/// `media:description`, the credit, and a `media:thumbnail` (the smallest size).
+fn media_rss(image: &ImageView) -> ExtensionMap {
+    let mut attrs = vec![
+        ("url", image.url.clone()),
+        ("medium", "image".to_owned()),
+        ("type", image.enclosure_type().to_owned()),
+    ];
+    if image.bytes > 0 {
+        attrs.push(("fileSize", image.bytes.to_string()));
+    }
+    if let (Some(w), Some(h)) = (image.width, image.height) {
+        attrs.push(("width", w.to_string()));
+        attrs.push(("height", h.to_string()));
+    }
+    let mut content = element("content", &attrs, None);
+    let mut child = |name: &str, e: Extension| {
+        content.children.insert(name.to_owned(), vec![e]);
+    };
+    // As HTML, escaped like RSS's own texts: validators take markup-looking characters in a
+    // plain description for markup.
+    child(
+        "description",
+        element(
+            "description",
+            &[("type", "html".to_owned())],
+            Some(html_escaped(&image.alt)),
+        ),
+    );
+    if let Some(credit) = &image.credit {
+        child("credit", element("credit", &[], Some(credit.clone())));
+    }
+    let thumbnail = match &image.thumbnail {
+        Some(t) => vec![
+            ("url", t.url.clone()),
+            ("width", t.width.to_string()),
+            ("height", t.height.to_string()),
+        ],
+        None => vec![("url", image.url.clone())],
+    };
+    child("thumbnail", element("thumbnail", &thumbnail, None));
+    let mut map = ExtensionMap::new();
+    map.entry("media".to_owned())
+        .or_default()
+        .insert("content".to_owned(), vec![content]);
+    map
 }
 
 pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
@@ -90,10 +161,15 @@ pub fn render(feed: &FeedDoc) -> anyhow::Result<Vec<u8>> {
             )
             .collect(),
         }),
-        namespaces: if feed.history.is_archive() {
-            BTreeMap::from([("fh".to_owned(), FH_NAMESPACE.to_owned())])
-        } else {
-            BTreeMap::new()
+        namespaces: {
+            let mut namespaces = BTreeMap::new();
+            if feed.history.is_archive() {
+                namespaces.insert("fh".to_owned(), FH_NAMESPACE.to_owned());
+            }
+            if feed.entries.iter().any(|e| e.image.is_some()) {
+                namespaces.insert("media".to_owned(), MEDIA_NAMESPACE.to_owned());
+            }
+            namespaces
         },
         extensions: archive_marker(feed.history.is_archive()),
         items: feed.entries.iter().map(|e| item(e, &feed.author)).collect(),

@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 
-use super::entry::{Author, Entry, Parsed};
+use super::entry::{Author, Entry, Image, Parsed};
 use crate::model::{Status, whole_seconds};
 
 /// A text construct's value as HTML.
@@ -98,7 +98,11 @@ pub fn parse(text: &str) -> anyhow::Result<Parsed> {
                 .find(|l| {
                     l.rel() == "enclosure" && l.mime_type().is_some_and(|t| t.starts_with("image/"))
                 })
-                .map(|l| l.href().to_owned()),
+                .map(|l| Image {
+                    url: l.href().to_owned(),
+                    alt: l.title().map(str::to_owned),
+                    ..Image::default()
+                }),
         });
     }
     Ok(parsed)

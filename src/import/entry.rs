@@ -38,8 +38,45 @@ pub struct Entry {
     /// The post's authors, in the source's order: stored as the item's byline, each author
     /// created by name when the store has none of that slug.
     pub authors: Vec<Author>,
-    /// The featured image's absolute URL: read, but not stored (items have no image yet).
-    pub image: Option<String>,
+    /// The featured image.
+    pub image: Option<Image>,
+}
+
+/// A featured image as a source gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Image {
+    /// Absolute.
+    pub url: String,
+    /// The source's alt text; the post's title stands in when it has none.
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+impl Image {
+    /// The image in the item schema's fields (alt text defaulting to `title`), or `None` when
+    /// the schema could not take its URL: the post is worth more than its picture.
+    pub fn document(&self, title: &str) -> Option<Value> {
+        let url = self.url.trim();
+        if !schema::is_link_url(url) || url.len() > schema::MAX_IMAGE_URL_BYTES {
+            return None;
+        }
+        let text = |t: Option<&str>, max: usize| {
+            t.map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|t| !t.is_empty())
+                .map(|t| t.chars().take(max).collect::<String>())
+        };
+        let alt = text(self.alt.as_deref(), schema::MAX_ALT_CHARS)
+            .or_else(|| text(Some(title), schema::MAX_ALT_CHARS))?;
+        let mut doc = json!({"url": url, "alt": alt});
+        if let Some(caption) = text(self.caption.as_deref(), schema::MAX_CAPTION_CHARS) {
+            doc["caption"] = json!(caption);
+        }
+        if let Some(credit) = text(self.credit.as_deref(), schema::MAX_CREDIT_CHARS) {
+            doc["credit"] = json!(credit);
+        }
+        Some(doc)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +131,9 @@ impl Entry {
         }
         if let Some(slug) = self.slug.as_deref().filter(|s| is_slug(s)) {
             doc["slug"] = json!(slug);
+        }
+        if let Some(image) = self.image.as_ref().and_then(|i| i.document(&title)) {
+            doc["image"] = image;
         }
         match doc {
             Value::Object(map) => map,

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Byline, Link, NewsItem, Status};
+use crate::model::{Byline, ImageDraft, ImageSource, ItemImage, Link, NewsItem, Status};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -77,6 +77,9 @@ struct ItemRecord {
     /// Author slugs, in byline order (the authors come earlier in the export).
     #[serde(default)]
     authors: Vec<String>,
+    /// The item's image: a medium by id (the media come with the store's own copy) or a URL.
+    #[serde(default)]
+    image: Option<ImageRecord>,
     source_key: Option<String>,
 }
 
@@ -167,6 +170,59 @@ impl MediumRecord {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ImageRecord {
+    media_id: Option<i64>,
+    url: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    alt: String,
+    caption: Option<String>,
+    credit: Option<String>,
+}
+
+impl From<ImageDraft> for ImageRecord {
+    fn from(d: ImageDraft) -> Self {
+        let (media_id, url, width, height) = match d.source {
+            ImageSource::Media(id) => (Some(id), None, None, None),
+            ImageSource::Url { url, width, height } => (None, Some(url), width, height),
+        };
+        Self {
+            media_id,
+            url,
+            width,
+            height,
+            alt: d.alt,
+            caption: d.caption,
+            credit: d.credit,
+        }
+    }
+}
+
+impl ImageRecord {
+    fn into_image(self) -> anyhow::Result<ItemImage> {
+        let source = match (self.media_id, self.url) {
+            (Some(id), None) => ImageSource::Media(id),
+            (None, Some(url)) => ImageSource::Url {
+                url,
+                width: self.width,
+                height: self.height,
+            },
+            _ => anyhow::bail!("an image needs exactly one of `media_id` and `url`"),
+        };
+        Ok(ItemImage {
+            draft: ImageDraft {
+                source,
+                alt: self.alt,
+                caption: self.caption,
+                credit: self.credit,
+            },
+            files: Vec::new(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AuthorRecord {
     slug: String,
     name: String,
@@ -238,14 +294,18 @@ impl From<StoredItem> for ItemRecord {
             links: i.links,
             tags: i.tags,
             authors: i.authors.into_iter().map(|a| a.slug).collect(),
+            image: i.image.map(|image| image.draft.into()),
             source_key: stored.source_key,
         }
     }
 }
 
-impl From<ItemRecord> for StoredItem {
-    fn from(r: ItemRecord) -> Self {
-        StoredItem {
+impl TryFrom<ItemRecord> for StoredItem {
+    type Error = anyhow::Error;
+
+    fn try_from(r: ItemRecord) -> anyhow::Result<Self> {
+        let image = r.image.map(ImageRecord::into_image).transpose()?;
+        Ok(StoredItem {
             item: NewsItem {
                 id: r.id,
                 guid: r.guid,
@@ -271,9 +331,10 @@ impl From<ItemRecord> for StoredItem {
                         avatar: None,
                     })
                     .collect(),
+                image,
             },
             source_key: r.source_key,
-        }
+        })
     }
 }
 
@@ -431,7 +492,9 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
             _ if number == 1 => bail!("line 1: not a Herald export header"),
             Record::Item(item) => {
                 counts.items += 1;
-                pending.items.push((*item).into());
+                pending
+                    .items
+                    .push(StoredItem::try_from(*item).with_context(|| format!("line {number}"))?);
             }
             Record::Token(t) => {
                 counts.tokens += 1;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::entry::{Author, Entry, Parsed, parse_date};
+use super::entry::{Author, Entry, Image, Parsed, parse_date};
 use crate::model::Status;
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +36,8 @@ struct Data {
     users: Vec<User>,
     #[serde(default)]
     posts_authors: Vec<PostAuthor>,
+    #[serde(default)]
+    posts_meta: Vec<PostMeta>,
 }
 
 /// An id as Ghost writes it: a string (ObjectId) in Ghost 1 and later, a number before.
@@ -54,6 +56,9 @@ struct Post {
     slug: Option<String>,
     html: Option<String>,
     feature_image: Option<String>,
+    /// Ghost 4 and later keep these in `posts_meta`; earlier exports on the post.
+    feature_image_alt: Option<String>,
+    feature_image_caption: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     /// Ghost before 2 marked pages with `page: true` instead of a type.
@@ -63,6 +68,27 @@ struct Post {
     created_at: Option<String>,
     custom_excerpt: Option<String>,
     author_id: Option<Id>,
+}
+
+/// Ghost 4's side table of a post's extra fields.
+#[derive(Debug, Deserialize)]
+struct PostMeta {
+    post_id: Id,
+    feature_image_alt: Option<String>,
+    feature_image_caption: Option<String>,
+}
+
+/// A caption's text: Ghost stores it as HTML (`Photo by <a …>Ada</a>`).
+fn caption_text(html: &str) -> String {
+    static TAG: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"<[^>]*>").expect("the pattern compiles"));
+    TAG.replace_all(html, "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,7 +213,20 @@ pub fn parse(doc: serde_json::Value) -> anyhow::Result<Parsed> {
                 .map(|t| t.name.trim().to_owned())
                 .collect(),
             authors,
-            image: post.feature_image.clone(),
+            image: post.feature_image.as_ref().map(|url| {
+                let meta = data.posts_meta.iter().find(|m| m.post_id == post.id);
+                Image {
+                    url: url.clone(),
+                    alt: meta
+                        .and_then(|m| m.feature_image_alt.clone())
+                        .or_else(|| post.feature_image_alt.clone()),
+                    caption: meta
+                        .and_then(|m| m.feature_image_caption.clone())
+                        .or_else(|| post.feature_image_caption.clone())
+                        .map(|c| caption_text(&c)),
+                    credit: None,
+                }
+            }),
         });
     }
     Ok(parsed)

@@ -28,7 +28,18 @@ pub struct Page {
     /// From `author: Name` or `authors: [A, B]` (also `A, B`, or a `- A` list on the lines
     /// after): every item of the page is by them.
     pub authors: Vec<String>,
+    /// From `image: URL` or an `image:` block of `path` (or `url`), `alt`, `caption`: every
+    /// item of the page shows it.
+    pub image: Option<PageImage>,
     pub items: Vec<PageItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageImage {
+    /// As written: absolute, or relative to the site.
+    pub url: String,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -56,7 +67,22 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
             .position(|l| l.trim_end() == "---")
             .ok_or_else(|| error(1, "front matter is not closed by `---`"))?;
         let mut in_authors_list = false;
+        let mut in_image = false;
         for line in &lines[1..=end] {
+            if in_image && line.starts_with([' ', '\t']) {
+                if let Some((key, value)) = line.split_once(':') {
+                    let value = unquote(value.trim()).to_owned();
+                    let image = page.image.get_or_insert_with(PageImage::default);
+                    match key.trim() {
+                        "path" | "url" => image.url = value,
+                        "alt" => image.alt = Some(value),
+                        "caption" => image.caption = Some(value),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            in_image = false;
             if in_authors_list && let Some(entry) = line.trim().strip_prefix("- ") {
                 page.authors.push(unquote(entry.trim()).to_owned());
                 continue;
@@ -69,6 +95,13 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
                     "permalink" => page.permalink = Some(value.to_owned()),
                     "author" if !value.is_empty() => page.authors = vec![value.to_owned()],
                     "authors" if value.is_empty() => in_authors_list = true,
+                    "image" if value.is_empty() => in_image = true,
+                    "image" => {
+                        page.image = Some(PageImage {
+                            url: value.to_owned(),
+                            ..PageImage::default()
+                        })
+                    }
                     "authors" => {
                         let list = value.trim_start_matches('[').trim_end_matches(']');
                         page.authors = list
@@ -82,6 +115,7 @@ pub fn parse(text: &str) -> Result<Page, ParseError> {
             }
         }
         i = end + 2;
+        page.image = page.image.filter(|image| !image.url.is_empty());
     }
 
     let mut current: Option<PageItem> = None;

@@ -70,6 +70,7 @@ pub fn parse_line_with_authors(
         let slugs = byline_slugs(names, bylines);
         doc.insert("authors".to_owned(), Value::from(slugs));
     }
+    super::image_shorthand(&mut doc);
     let key = match doc.get("key") {
         Some(Value::String(key)) if !key.trim().is_empty() => Ok(key),
         None | Some(Value::Null) => Err(FieldError::new("key", "is required")),

@@ -90,6 +90,25 @@ const JEKYLL_SYNTAX: Syntax = Syntax {
     also_accepts: |_| false,
 };
 
+/// An import's shorthand for an item's image made the schema's: a URL string stands for
+/// `{"url": …}`, and an image without alt text gets the item's title (sources seldom have
+/// any; a title describes the picture better than nothing).
+pub fn image_shorthand(doc: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    let title = doc.get("title").and_then(Value::as_str).map(str::to_owned);
+    let Some(image) = doc.get_mut("image") else {
+        return;
+    };
+    if let Value::String(url) = image {
+        *image = json!({ "url": url });
+    }
+    if let (Value::Object(image), Some(title)) = (image, title)
+        && image.get("alt").is_none_or(Value::is_null)
+    {
+        image.insert("alt".to_owned(), Value::from(title));
+    }
+}
+
 /// Turns a Jekyll news page into items. `source` names the page (its file stem) in source keys
 /// and errors. An item the schema refuses fails the whole page, naming each broken item by its
 /// line and title.
@@ -111,12 +130,27 @@ pub fn from_jekyll_with_authors(
     let mut items = Vec::with_capacity(page.items.len());
     let mut broken = Vec::new();
     for entry in page.items {
-        let doc = json!({
+        let mut doc = json!({
             "title": entry.title,
             "published_at": crate::feeds::rfc3339(entry.published_at),
             "content_markdown": entry.body,
             "authors": authors,
         });
+        if let Some(image) = &page.image {
+            // A site-relative path (`/assets/a.jpg`) is resolved against the public URL, as the
+            // page's own links are.
+            let url = base
+                .join(&image.url)
+                .map(String::from)
+                .unwrap_or_else(|_| image.url.clone());
+            doc["image"] = json!({
+                "url": url,
+                "alt": image.alt.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&entry.title),
+            });
+            if let Some(caption) = &image.caption {
+                doc["image"]["caption"] = json!(caption);
+            }
+        }
         let doc = doc.as_object().expect("a JSON object");
         // Every page item is given a date, so `now` is never its default.
         let item = match schema::parse(doc, &JEKYLL_SYNTAX, None, entry.published_at, base) {
@@ -442,6 +476,15 @@ impl<'a> Target<'a> {
                         avatar: None,
                     })
                     .collect(),
+                image: sourced
+                    .item
+                    .draft
+                    .image
+                    .clone()
+                    .map(|draft| crate::model::ItemImage {
+                        draft,
+                        files: Vec::new(),
+                    }),
             };
             match planned.get(&sourced.source_key) {
                 None => report.created += 1,

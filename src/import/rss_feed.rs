@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 
-use super::entry::{Author, Entry, Parsed, parse_date};
+use super::entry::{Author, Entry, Image, Parsed, parse_date};
 use crate::model::Status;
 
 pub fn parse(text: &str) -> anyhow::Result<Parsed> {
@@ -75,6 +75,24 @@ pub fn parse(text: &str) -> anyhow::Result<Parsed> {
                     .flatten()
                     .find(|m| m.attrs().get("medium").is_none_or(|m| m == "image"))
                     .and_then(|m| m.attrs().get("url").cloned())
+            })
+            .map(|url| {
+                // Media RSS texts of that image, inside its `media:content` or beside it.
+                let text = |name: &str| {
+                    let media = media?;
+                    let content = media.get("content").into_iter().flatten();
+                    content
+                        .filter(|m| m.attrs().get("url") == Some(&url))
+                        .filter_map(|m| m.children().get(name)?.first())
+                        .chain(media.get(name).into_iter().flatten())
+                        .find_map(|e| e.value().map(str::to_owned))
+                };
+                Image {
+                    alt: text("description"),
+                    credit: text("credit"),
+                    caption: None,
+                    url,
+                }
             });
         parsed.entries.push(Entry {
             key,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use rss::extension::{Extension, ExtensionMap};
 
-use super::entry::{Author, Entry, Parsed, parse_date};
+use super::entry::{Author, Entry, Image, Parsed, parse_date};
 use super::html;
 use crate::model::Status;
 
@@ -60,14 +60,34 @@ pub fn parse(text: &str) -> anyhow::Result<Parsed> {
             ))
         })
         .collect();
-    let attachments: HashMap<&str, &str> = channel
+    // Each attachment's URL, with its alt text and caption (the excerpt) when it has them.
+    let attachments: HashMap<&str, Image> = channel
         .items()
         .iter()
         .filter(|i| wp_value(i.extensions(), "post_type") == Some("attachment"))
         .filter_map(|i| {
+            let ext = i.extensions();
+            let alt = wp(ext, "postmeta")
+                .iter()
+                .find(|m| child(m, "meta_key") == Some("_wp_attachment_image_alt"))
+                .and_then(|m| child(m, "meta_value"))
+                .map(str::to_owned);
+            let caption = ext
+                .get("excerpt")
+                .and_then(|e| e.get("encoded"))
+                .and_then(|v| v.first())
+                .and_then(|e| e.value())
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && !s.contains('<'))
+                .map(str::to_owned);
             Some((
-                wp_value(i.extensions(), "post_id")?,
-                wp_value(i.extensions(), "attachment_url")?,
+                wp_value(ext, "post_id")?,
+                Image {
+                    url: wp_value(ext, "attachment_url")?.to_owned(),
+                    alt,
+                    caption,
+                    credit: None,
+                },
             ))
         })
         .collect();
@@ -118,7 +138,7 @@ pub fn parse(text: &str) -> anyhow::Result<Parsed> {
             .find(|m| child(m, "meta_key") == Some("_thumbnail_id"))
             .and_then(|m| child(m, "meta_value"))
             .and_then(|id| attachments.get(id))
-            .map(|url| (*url).to_owned());
+            .cloned();
         let authors = item
             .dublin_core_ext()
             .map(|dc| dc.creators())

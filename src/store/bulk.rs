@@ -218,7 +218,44 @@ where
                     .push_bind(author.slug.clone());
                 qb.build().execute(&mut *conn).await?;
             }
+            if let Some(image) = &stored.item.image {
+                Self::insert_image(conn, stored.item.id, &image.draft).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// An item's image; a medium by its id, which the media copied before it keep.
+    async fn insert_image(
+        conn: &mut DB::Connection,
+        item_id: i64,
+        image: &crate::model::ImageDraft,
+    ) -> StoreResult<()> {
+        use crate::model::ImageSource;
+        let (media_id, url, width, height) = match &image.source {
+            ImageSource::Media(id) => (Some(*id), None, None, None),
+            ImageSource::Url { url, width, height } => (
+                None,
+                Some(url.clone()),
+                width.map(i64::from),
+                height.map(i64::from),
+            ),
+        };
+        let mut qb = QueryBuilder::<DB>::new(
+            "INSERT INTO news_images (item_id, media_id, url, width, height, alt, caption, credit) \
+             VALUES (",
+        );
+        let mut row = qb.separated(", ");
+        row.push_bind(item_id)
+            .push_bind(media_id)
+            .push_bind(url)
+            .push_bind(width)
+            .push_bind(height)
+            .push_bind(image.alt.clone())
+            .push_bind(image.caption.clone())
+            .push_bind(image.credit.clone());
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 pub mod authors;
 mod bulk;
 pub mod copy;
+pub mod images;
 pub mod media;
 mod ops;
 pub mod postgres;
@@ -21,6 +22,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{ItemDraft, NewsItem};
 
 pub use authors::{Author, AuthorCount, AuthorDraft, AuthorStore};
+pub use images::ImageStore;
 pub use media::{MediaStore, Medium, StoredMedium};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -657,7 +659,15 @@ pub trait StoreExport: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + MediaStore + 'static
+    ItemStore
+    + TokenStore
+    + MetaStore
+    + ChangeLog
+    + StoreExport
+    + AuthorStore
+    + MediaStore
+    + ImageStore
+    + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::rules::PageRow;
 use super::{Change, ChangeKind, StoreError, StoreResult};
-use crate::model::{Byline, Link, NewsItem, Status};
+use crate::model::{Byline, ItemImage, Link, NewsItem, Status};
 
 /// Qualified: list queries join tables that share some of these names.
 pub const ITEM_COLUMNS: &str = "i.id, i.guid, i.slug, i.title, i.summary, \
@@ -57,6 +57,7 @@ impl ItemRow {
         links: Vec<Link>,
         tags: Vec<String>,
         authors: Vec<Byline>,
+        image: Option<ItemImage>,
     ) -> StoreResult<NewsItem> {
         let status = Status::parse(&self.status).ok_or_else(|| {
             StoreError::Corrupt(format!("item {} has status `{}`", self.id, self.status))
@@ -76,6 +77,7 @@ impl ItemRow {
             links,
             tags,
             authors,
+            image,
         })
     }
 }
@@ -94,7 +96,9 @@ pub fn assemble(
     link_rows: Vec<(i64, String, String)>,
     tag_rows: Vec<(i64, String)>,
     author_rows: Vec<BylineRow>,
+    image_rows: Vec<super::images::ImageTuple>,
 ) -> StoreResult<Vec<NewsItem>> {
+    let mut images = super::images::group(image_rows)?;
     use std::collections::HashMap;
     let mut links: HashMap<i64, Vec<Link>> = HashMap::new();
     for (id, title, url) in link_rows {
@@ -120,6 +124,7 @@ pub fn assemble(
                 links.remove(&id).unwrap_or_default(),
                 tags.remove(&id).unwrap_or_default(),
                 authors.remove(&id).unwrap_or_default(),
+                images.remove(&id),
             )
         })
         .collect()

@@ -375,6 +375,15 @@ pub fn same_content(current: &NewsItem, item: &WriteItem) -> bool {
         && current.links == d.links
         && same_tags(&current.tags, &d.tags)
         && current.authors.iter().map(|a| &a.slug).eq(&d.authors)
+        && current.image.as_ref().map(|i| &i.draft) == d.image.as_ref()
+}
+
+/// A write naming a medium that does not exist: the writer's to fix (422).
+pub fn unknown_medium(id: i64) -> StoreError {
+    StoreError::Invalid {
+        field: "image.media_id".to_owned(),
+        message: format!("names no medium ({id}); upload it at /api/v1/media first"),
+    }
 }
 
 /// Splits an import into the items that can go in with multi-row statements (new source key,
@@ -394,6 +403,7 @@ pub fn split_fresh<'a>(
         let slug = &sourced.item.draft.slug;
         // Bylines are resolved row by row (an unknown author is the writer's error to report).
         if sourced.item.draft.authors.is_empty()
+            && sourced.item.draft.image.is_none()
             && !existing.contains_key(&sourced.source_key)
             && !taken.contains_key(slug)
             && claimed_keys.insert(&sourced.source_key)

@@ -49,6 +49,7 @@ fn draft(title: &str, published_at: DateTime<Utc>, markdown: &str, tags: &[&str]
         links: herald::markdown::links(markdown),
         tags: tags.iter().map(|t| t.to_string()).collect(),
         authors: vec![],
+        image: None,
     }
 }
 

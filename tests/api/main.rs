@@ -14,6 +14,7 @@ mod feed_fixes;
 mod feeds;
 mod hardening;
 mod helpers;
+mod images;
 mod import;
 mod limits;
 mod media;

@@ -424,9 +424,13 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
         json!({"title": "Exported", "summary": "With everything", "tags": ["Moving", "Press"],
                "authors": ["ada"],
                "content_markdown": "See [the docs](https://example.org/docs).",
+               "image": {"url": "https://images.example/docs.png?v=2", "width": 800,
+                         "height": 400, "alt": "The docs", "caption": "Read them",
+                         "credit": "Photo & text: Ada"},
                "published_at": "2025-12-01T10:00:00Z"}),
     )
     .await;
+    assert_eq!(tagged["image"]["credit"], "Photo & text: Ada");
     let draft = write(
         &original,
         &token,

@@ -59,6 +59,7 @@ async fn app_with_many_items() -> (TestApp, PostgresStore) {
                         links: Vec::new(),
                         tags,
                         authors: vec![],
+                        image: None,
                     },
                     &app.base,
                 ),

@@ -62,6 +62,7 @@ async fn app_with_tagged_items() -> (TestApp, SqliteStore) {
                 links: Vec::new(),
                 tags: tags.iter().map(|t| (*t).to_owned()).collect(),
                 authors: vec![],
+                image: None,
             },
             &app.base,
         ),

@@ -13,6 +13,7 @@ mod authors;
 mod changes;
 mod counts;
 mod export;
+mod images;
 mod import;
 mod items;
 mod list;

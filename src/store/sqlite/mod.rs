@@ -10,6 +10,7 @@ mod counts;
 mod export;
 mod fresh;
 mod fts;
+mod images;
 mod import;
 mod items;
 mod list;
