@@ -31,4 +31,5 @@ pub mod store;
 pub mod time_budget;
 pub mod uri;
 pub mod urls;
+pub mod webhooks;
 pub mod websub;

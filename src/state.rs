@@ -20,6 +20,7 @@ use crate::store::Change;
 use crate::store::DynStore;
 use crate::time_budget::TimeBudget;
 use crate::urls::Urls;
+use crate::webhooks::WebhookSettings;
 use crate::websub::{self, Publisher};
 
 pub struct AppState {
@@ -54,6 +55,8 @@ pub struct AppState {
     pub previews: Previews,
     /// Per-client rate limits.
     pub limits: Arc<RateLimits>,
+    /// Target checks and secret rotation of webhooks.
+    pub webhooks: WebhookSettings,
 }
 
 impl AppState {
@@ -80,11 +83,18 @@ impl AppState {
             time_budget: TimeBudget::default(),
             previews: Previews::ephemeral().expect("the operating system's random generator"),
             limits: Arc::new(RateLimits::new(&IntegrationArgs::default())),
+            webhooks: WebhookSettings::default(),
         }
     }
 
     pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {
         self.time_budget = budget;
+        self
+    }
+
+    /// Webhook settings other than the defaults.
+    pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -9,6 +9,7 @@ pub mod postgres;
 mod rows;
 pub mod rules;
 pub mod sqlite;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use crate::model::{ItemDraft, NewsItem};
 pub use authors::{Author, AuthorCount, AuthorDraft, AuthorStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -652,7 +654,14 @@ pub trait StoreExport: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + 'static
+    ItemStore
+    + TokenStore
+    + MetaStore
+    + ChangeLog
+    + StoreExport
+    + AuthorStore
+    + WebhookStore
+    + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

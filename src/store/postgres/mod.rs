@@ -19,6 +19,7 @@ mod list;
 mod meta;
 mod search;
 mod tokens;
+mod webhooks;
 mod wakeups;
 
 use std::time::Duration;

@@ -16,6 +16,7 @@ mod list;
 mod meta;
 mod search_build;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
