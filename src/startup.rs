@@ -104,6 +104,7 @@ impl Application {
                 wakeup,
                 state.store.clone(),
                 state.urls.clone(),
+                state.clock.clone(),
                 state.metrics.clone(),
                 state.webhooks.clone(),
             )

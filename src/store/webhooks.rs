@@ -123,8 +123,8 @@ pub struct ClaimedDelivery {
     pub delivery: Delivery,
     pub url: String,
     pub secret: String,
-    /// The secret before the last rotation, while it still signs.
-    pub previous_secret: Option<String>,
+    /// The secret before the last rotation, with when it stops signing.
+    pub previous_secret: Option<(String, DateTime<Utc>)>,
 }
 
 /// How one attempt went, as the deliverer records it.
@@ -330,9 +330,9 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    pub fn into_claimed(self, now: DateTime<Utc>) -> StoreResult<ClaimedDelivery> {
+    pub fn into_claimed(self) -> StoreResult<ClaimedDelivery> {
         let previous_secret = match (self.previous_secret, self.previous_secret_until) {
-            (Some(secret), Some(until)) if until > now.timestamp() => Some(secret),
+            (Some(secret), Some(until)) => Some((secret, from_secs(until)?)),
             _ => None,
         };
         Ok(ClaimedDelivery {

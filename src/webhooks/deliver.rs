@@ -4,7 +4,8 @@
 //! delivery of a subscription is ever claimed, so one target sees its events in order.
 //!
 //! Scheduling (due times, leases) and `webhook-timestamp` follow the system clock: receivers
-//! compare the timestamp with their own clocks.
+//! compare the timestamp with their own clocks. What editors set through the API (a rotated
+//! secret's grace period) follows the service's clock, as it was set by.
 
 use std::error::Error as _;
 use std::sync::{Arc, Weak};
@@ -19,6 +20,7 @@ use tokio::task::JoinSet;
 use super::WebhookSettings;
 use super::signature::signature_header;
 use super::target::{is_forbidden, literal_host, resolver};
+use crate::clock::Clock;
 use crate::events::{Origin, Subscriber};
 use crate::metrics::Metrics;
 use crate::store::webhooks::{Attempt, AttemptNext, ClaimedDelivery, Delivery};
@@ -47,6 +49,7 @@ impl Subscriber for Wakeup {
 /// Everything one attempt needs.
 struct Sender {
     client: reqwest::Client,
+    clock: Arc<dyn Clock>,
     store: DynStore,
     urls: Urls,
     metrics: Arc<Metrics>,
@@ -76,11 +79,13 @@ pub fn spawn(
     wakeup: Arc<Notify>,
     store: DynStore,
     urls: Urls,
+    clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     settings: WebhookSettings,
 ) -> anyhow::Result<()> {
     let sender = Arc::new(Sender {
         client: client(&settings)?,
+        clock,
         store,
         urls,
         metrics,
@@ -222,8 +227,14 @@ impl Sender {
         }
         let body = body(&self.urls, &claimed.delivery);
         let timestamp = Utc::now().timestamp();
-        let secrets = std::iter::once(claimed.secret.as_str())
-            .chain(claimed.previous_secret.as_deref());
+        // The grace period was set by the service's clock, so it ends by it too.
+        let now = self.clock.now();
+        let previous = claimed
+            .previous_secret
+            .as_ref()
+            .filter(|(_, until)| *until > now)
+            .map(|(secret, _)| secret.as_str());
+        let secrets = std::iter::once(claimed.secret.as_str()).chain(previous);
         let signature = signature_header(secrets, &claimed.delivery.message_id, timestamp, &body)
             .ok_or_else(|| "the stored signing secret is not base64".to_owned())?;
         let mut headers = HeaderMap::new();

@@ -19,6 +19,8 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use herald::clock::Clock;
+
 use crate::helpers::{TestApp, assert_problem, seed_dir, settings_for, spawn_configured};
 use crate::scopes::scoped_token;
 use herald::config::Settings;
@@ -386,7 +388,7 @@ async fn a_target_gets_its_events_in_order_even_across_retries() {
     // Each event is sent only once the one before it was delivered.
     assert_eq!(
         seen,
-        [&slugs[0], &slugs[0], &slugs[0], &slugs[1], &slugs[2], &slugs[3]]
+        [0, 0, 0, 1, 2, 3].map(|i| slugs[i].clone())
     );
 }
 

@@ -274,7 +274,7 @@ impl WebhookStore for PostgresStore {
             qb.push(") ORDER BY d.id");
             let rows: Vec<ClaimRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
             for row in rows {
-                claimed.push(row.into_claimed(now)?);
+                claimed.push(row.into_claimed()?);
             }
         }
         tx.commit().await?;
