@@ -351,7 +351,9 @@ pub async fn patch(
         .collect();
     input::merge_patch(&mut doc, &Value::Object(writable));
     let Value::Object(merged) = doc else {
-        return Err(ApiError::Internal(anyhow::anyhow!("a merged webhook is not an object")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "a merged webhook is not an object"
+        )));
     };
     let draft = parse(&state, &merged).await?;
     let webhook = state

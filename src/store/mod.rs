@@ -654,14 +654,7 @@ pub trait StoreExport: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    ItemStore
-    + TokenStore
-    + MetaStore
-    + ChangeLog
-    + StoreExport
-    + AuthorStore
-    + WebhookStore
-    + 'static
+    ItemStore + TokenStore + MetaStore + ChangeLog + StoreExport + AuthorStore + WebhookStore + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

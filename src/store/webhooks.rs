@@ -143,7 +143,9 @@ pub enum AttemptNext {
     /// Try again at this time.
     RetryAt(DateTime<Utc>),
     /// Give up on the delivery and turn the subscription off, saying why.
-    Failed { disable_reason: String },
+    Failed {
+        disable_reason: String,
+    },
 }
 
 #[async_trait]
@@ -370,14 +372,35 @@ mod tests {
     fn changes_map_to_events() {
         use ChangeKind::*;
         let event = |d: ChangeDraft| event_of(&d).map(|(e, _)| e);
-        assert_eq!(event(draft(Created, false, true, false)), Some("item.published"));
-        assert_eq!(event(draft(Created, false, false, true)), Some("item.scheduled"));
+        assert_eq!(
+            event(draft(Created, false, true, false)),
+            Some("item.published")
+        );
+        assert_eq!(
+            event(draft(Created, false, false, true)),
+            Some("item.scheduled")
+        );
         assert_eq!(event(draft(Created, false, false, false)), None);
-        assert_eq!(event(draft(Updated, true, true, false)), Some("item.updated"));
+        assert_eq!(
+            event(draft(Updated, true, true, false)),
+            Some("item.updated")
+        );
         assert_eq!(event(draft(Updated, false, false, false)), None);
-        assert_eq!(event(draft(Updated, false, false, true)), Some("item.scheduled"));
-        assert_eq!(event(draft(Published, false, true, false)), Some("item.published"));
-        assert_eq!(event(draft(Unpublished, true, false, false)), Some("item.unpublished"));
-        assert_eq!(event(draft(Deleted, true, false, false)), Some("item.deleted"));
+        assert_eq!(
+            event(draft(Updated, false, false, true)),
+            Some("item.scheduled")
+        );
+        assert_eq!(
+            event(draft(Published, false, true, false)),
+            Some("item.published")
+        );
+        assert_eq!(
+            event(draft(Unpublished, true, false, false)),
+            Some("item.unpublished")
+        );
+        assert_eq!(
+            event(draft(Deleted, true, false, false)),
+            Some("item.deleted")
+        );
     }
 }

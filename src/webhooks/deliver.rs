@@ -156,7 +156,9 @@ impl Sender {
         let now = Utc::now();
         let (response_code, error) = match outcome {
             Ok((code, _)) if (200..300).contains(&code) => (Some(code), None),
-            Ok((code, said)) if said.is_empty() => (Some(code), Some(format!("answered HTTP {code}"))),
+            Ok((code, said)) if said.is_empty() => {
+                (Some(code), Some(format!("answered HTTP {code}")))
+            }
             Ok((code, said)) => (Some(code), Some(format!("answered HTTP {code}: {said}"))),
             Err(e) => (None, Some(e)),
         };
@@ -185,7 +187,9 @@ impl Sender {
                         delivery.id,
                         delivery.event_type,
                         delivery.attempts,
-                        delivery.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        delivery
+                            .created_at
+                            .to_rfc3339_opts(SecondsFormat::Secs, true),
                     );
                     tracing::warn!(webhook = delivery.webhook_id, reason = %reason, "webhook disabled");
                     AttemptNext::Failed {

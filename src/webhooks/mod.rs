@@ -101,7 +101,7 @@ mod tests {
                 Duration::from_secs(3600)
             ]
         );
-        assert_eq!(parse_schedule("").unwrap().0, vec![]);
+        assert!(parse_schedule("").unwrap().0.is_empty());
         for bad in ["5", "5x", "s", "-1s", "1000h"] {
             assert!(parse_schedule(bad).is_err(), "{bad}");
         }

@@ -138,9 +138,8 @@ async fn serve(
     match reply {
         Reply::Drop => drop(stream),
         Reply::Status(code) => {
-            let answer = format!(
-                "HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            );
+            let answer =
+                format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
             let _ = stream.write_all(answer.as_bytes()).await;
             let _ = stream.shutdown().await;
         }
@@ -284,7 +283,12 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verify() {
     assert!(!listed.contains(&secret));
 
     // A draft is nobody's business: no event. Publishing it, editing it, deleting it are.
-    let draft = post_item(&app, &token, json!({"title": "Hooked draft", "status": "draft"})).await;
+    let draft = post_item(
+        &app,
+        &token,
+        json!({"title": "Hooked draft", "status": "draft"}),
+    )
+    .await;
     let item = post_item(&app, &token, json!({"title": "Hooked news"})).await;
     let item_id = item["id"].as_i64().unwrap();
     let patched = app
@@ -320,7 +324,12 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verify() {
             body["data"]["api_url"],
             app.url(&format!("/api/v1/news/{item_id}"))
         );
-        assert!(body["data"]["url"].as_str().unwrap().ends_with(item["slug"].as_str().unwrap()));
+        assert!(
+            body["data"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(item["slug"].as_str().unwrap())
+        );
         assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
     }
     assert_eq!(got[0].json()["data"]["status"], "published");
@@ -386,10 +395,7 @@ async fn a_target_gets_its_events_in_order_even_across_retries() {
         .map(|r| r.json()["data"]["slug"].as_str().unwrap().to_owned())
         .collect();
     // Each event is sent only once the one before it was delivered.
-    assert_eq!(
-        seen,
-        [0, 0, 0, 1, 2, 3].map(|i| slugs[i].clone())
-    );
+    assert_eq!(seen, [0, 0, 0, 1, 2, 3].map(|i| slugs[i].clone()));
 }
 
 #[tokio::test]
@@ -461,7 +467,12 @@ async fn events_committed_while_nothing_delivers_are_sent_after_a_restart() {
         json!({"url": receiver.url("/"), "events": ["item.published"]}),
     )
     .await;
-    let item = post_item(&first, &token, json!({"title": "Committed before the crash"})).await;
+    let item = post_item(
+        &first,
+        &token,
+        json!({"title": "Committed before the crash"}),
+    )
+    .await;
     // The first process stops between commit and delivery.
     first.stop().await;
     drop(first);
@@ -631,8 +642,7 @@ async fn internal_targets_are_refused_unless_allowed() {
     drop(permissive);
     settings.integrations.webhook_allow_private = false;
     settings.integrations.webhook_delivery = true;
-    settings.integrations.webhook_retry_schedule =
-        herald::webhooks::parse_schedule("10s").unwrap();
+    settings.integrations.webhook_retry_schedule = herald::webhooks::parse_schedule("10s").unwrap();
     let strict = spawn_configured(dir, settings).await;
     let id = hook["id"].as_i64().unwrap();
     let mut last_error = String::new();
@@ -675,7 +685,12 @@ async fn webhooks_need_the_webhooks_scope() {
             "{method} {path}: {problem}"
         );
     }
-    let anonymous = app.client.get(app.url("/api/v1/webhooks")).send().await.unwrap();
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/webhooks"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(anonymous, 401).await;
     let created = app
         .authed(Method::POST, "/api/v1/webhooks", &hooks)
@@ -684,7 +699,9 @@ async fn webhooks_need_the_webhooks_scope() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let deleted = app
         .authed(Method::DELETE, &format!("/api/v1/webhooks/{id}"), &hooks)
         .send()
@@ -704,12 +721,27 @@ async fn bad_webhooks_are_refused_naming_the_field() {
     let app = spawn_hooked("100ms").await;
     let token = app.token().await;
     for (body, field) in [
-        (json!({"url": "not a url", "events": ["item.published"]}), "url"),
-        (json!({"url": "ftp://93.184.216.34/x", "events": ["item.published"]}), "url"),
+        (
+            json!({"url": "not a url", "events": ["item.published"]}),
+            "url",
+        ),
+        (
+            json!({"url": "ftp://93.184.216.34/x", "events": ["item.published"]}),
+            "url",
+        ),
         (json!({"events": ["item.published"]}), "url"),
-        (json!({"url": "http://93.184.216.34/", "events": ["item.exploded"]}), "events[0]"),
-        (json!({"url": "http://93.184.216.34/", "events": []}), "events"),
-        (json!({"url": "http://93.184.216.34/", "events": "item.published"}), "events"),
+        (
+            json!({"url": "http://93.184.216.34/", "events": ["item.exploded"]}),
+            "events[0]",
+        ),
+        (
+            json!({"url": "http://93.184.216.34/", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "http://93.184.216.34/", "events": "item.published"}),
+            "events",
+        ),
         (json!({"url": "http://93.184.216.34/"}), "events"),
         (
             json!({"url": "http://93.184.216.34/", "events": ["item.published"], "description": "x".repeat(501)}),
@@ -771,4 +803,49 @@ async fn bad_webhooks_are_refused_naming_the_field() {
         let missing = app.authed(Method::GET, path, &token).send().await.unwrap();
         assert_problem(missing, 404).await;
     }
+}
+
+#[tokio::test]
+async fn replicas_on_one_store_deliver_each_event_once() {
+    let app = spawn_hooked("100ms").await;
+    let replica = crate::replicas::spawn_replica(&app, |s| fast_retries(s, "100ms")).await;
+    let receiver = Receiver::start(&[]).await;
+    let token = app.token().await;
+    let hook = create_webhook(
+        &app,
+        &token,
+        json!({"url": receiver.url("/"), "events": ["item.published"]}),
+    )
+    .await;
+    let id = hook["id"].as_i64().unwrap();
+    for n in 0..6 {
+        // Written through both replicas; both deliverers are running.
+        let writer = if n % 2 == 0 { &app } else { &replica };
+        let response = writer
+            .client
+            .post(format!("http://{}/api/v1/news", writer.addr))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("Replicated {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let mut list = Vec::new();
+    for _ in 0..1200 {
+        list = deliveries(&app, &token, id).await;
+        if list.len() == 6 && list.iter().all(|d| d["status"] == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(list.iter().all(|d| d["status"] == "delivered"), "{list:?}");
+    // A delivery claimed twice would count two attempts (the claim counts them).
+    assert!(list.iter().all(|d| d["attempts"] == 1), "{list:?}");
+    let got = receiver.wait_for(6).await;
+    assert_eq!(got.len(), 6);
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
 }

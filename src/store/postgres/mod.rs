@@ -19,8 +19,8 @@ mod list;
 mod meta;
 mod search;
 mod tokens;
-mod webhooks;
 mod wakeups;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, PgConnection};
+use sqlx::{PgConnection, QueryBuilder};
 
 use super::{PostgresStore, begin_write};
 use crate::store::rules::ChangeDraft;
@@ -108,7 +108,9 @@ impl WebhookStore for PostgresStore {
         .bind(now.timestamp())
         .fetch_one(&mut *conn)
         .await?;
-        fetch_webhook(&mut conn, id).await?.ok_or(StoreError::NotFound)
+        fetch_webhook(&mut conn, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
@@ -148,7 +150,9 @@ impl WebhookStore for PostgresStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let webhook = fetch_webhook(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let webhook = fetch_webhook(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(webhook)
     }
@@ -191,7 +195,9 @@ impl WebhookStore for PostgresStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let webhook = fetch_webhook(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let webhook = fetch_webhook(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(webhook)
     }

@@ -134,10 +134,11 @@ impl ChangeLog for SqliteStore {
                 // RETURNING promises no order.
                 recorded.sort_by_key(|c| c.seq);
                 for change in &recorded {
-                    let slug: String = sqlx::query_scalar("SELECT slug FROM news_items WHERE id = ?1")
-                        .bind(change.item_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let slug: String =
+                        sqlx::query_scalar("SELECT slug FROM news_items WHERE id = ?1")
+                            .bind(change.item_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     let draft = ChangeDraft {
                         kind: change.kind,
                         item_id: change.item_id,

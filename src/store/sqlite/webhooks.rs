@@ -107,7 +107,9 @@ impl WebhookStore for SqliteStore {
         .bind(now.timestamp())
         .fetch_one(&mut *conn)
         .await?;
-        fetch_webhook(&mut conn, id).await?.ok_or(StoreError::NotFound)
+        fetch_webhook(&mut conn, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
@@ -147,7 +149,9 @@ impl WebhookStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let webhook = fetch_webhook(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let webhook = fetch_webhook(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(webhook)
     }
@@ -191,7 +195,9 @@ impl WebhookStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let webhook = fetch_webhook(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let webhook = fetch_webhook(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(webhook)
     }
