@@ -20,14 +20,6 @@ use crate::webhooks::{signature, target};
 
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 const WRITABLE: [&str; 4] = ["url", "events", "description", "enabled"];
-/// Keys of a webhook as read, accepted and ignored in writes.
-const READ_ONLY: [&str; 5] = [
-    "id",
-    "disabled_reason",
-    "previous_secret_expires_at",
-    "created_at",
-    "updated_at",
-];
 const DEFAULT_DELIVERIES: u32 = 20;
 const MAX_DELIVERIES: u32 = 100;
 
@@ -84,11 +76,13 @@ pub struct WebhooksDoc;
 
 /// A subscription to create.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://build.example.com/hooks/herald", "events": ["item.published", "item.updated"], "description": "Rebuild the static site"}))]
 #[allow(dead_code)]
 pub struct WebhookInput {
-    /// Where deliveries are POSTed: an `http` or `https` URL of a public address.
-    #[schema(max_length = 2048)]
+    /// Where deliveries are POSTed: an `http` or `https` URL of a public address (loopback,
+    /// private and link-local addresses are refused, unless the server allows them).
+    #[schema(max_length = 2048, pattern = "^https?://")]
     url: String,
     /// Any of `item.published`, `item.updated`, `item.unpublished`, `item.deleted`,
     /// `item.scheduled`.
@@ -103,9 +97,10 @@ pub struct WebhookInput {
 /// The body of PATCH, an RFC 7396 merge patch: the fields to change; `null` removes the
 /// description. `enabled: true` turns a disabled webhook back on.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct WebhookPatch {
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = "^https?://")]
     url: Option<String>,
     #[schema(min_items = 1)]
     events: Option<Vec<String>>,
@@ -218,7 +213,7 @@ pub struct DeliveryList {
 pub struct DeliveryQuery {
     /// How many of the newest deliveries (1 to 100, default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<String>,
+    limit: Option<u32>,
 }
 
 /// Every webhook (webhooks scope).
@@ -253,6 +248,8 @@ pub async fn list(state: web::Data<AppState>, editor: Editor) -> ApiResult<HttpR
         (status = 201, description = "Created; `secret` is shown only here", body = NewSecretView,
          headers(("Location" = String, description = "The webhook's URL"))),
         (status = 422, description = "Invalid fields (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -296,6 +293,8 @@ pub async fn create(
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
         (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -321,6 +320,8 @@ pub async fn get(
         (status = 200, description = "The updated webhook", body = WebhookView),
         (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -375,6 +376,8 @@ pub async fn patch(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -406,6 +409,8 @@ pub async fn delete(
     responses(
         (status = 200, description = "The new secret, shown only here", body = NewSecretView),
         (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -443,6 +448,8 @@ pub async fn rotate_secret(
         (status = 200, description = "The deliveries", body = DeliveryList),
         (status = 400, description = "A bad `limit`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -488,6 +495,8 @@ pub async fn deliveries(
         (status = 202, description = "Queued; the new delivery", body = DeliveryView),
         (status = 404, description = "No such webhook or delivery", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The webhook is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -548,7 +557,7 @@ fn not_found_as(id: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
 fn refuse_unknown(members: &Map<String, Value>) -> ApiResult<()> {
     let unknown: Vec<FieldError> = members
         .keys()
-        .filter(|k| !WRITABLE.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str()))
+        .filter(|k| !WRITABLE.contains(&k.as_str()))
         .map(|k| FieldError::new(k, "is not a field of a webhook"))
         .collect();
     if unknown.is_empty() {
