@@ -197,6 +197,9 @@ pub trait WebhookStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Deletes delivered and failed deliveries finished before `before` (the outbox would
+    /// otherwise grow with every event forever); returns how many went.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Records an attempt on a claimed delivery and releases its lease.
     async fn finish_delivery(
         &self,

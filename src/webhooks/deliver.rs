@@ -33,6 +33,9 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 const IN_FLIGHT: usize = 16;
 /// Bytes of a response read at most; the rest is not waited for.
 const RESPONSE_LIMIT: usize = 4096;
+/// How long finished deliveries stay listed, and how often older ones are deleted.
+const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(30);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Characters of a failing response kept with the delivery.
 const ERROR_CHARS: usize = 300;
 
@@ -94,9 +97,22 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut in_flight: JoinSet<()> = JoinSet::new();
         let mut failing = false;
+        let mut pruned_at: Option<Instant> = None;
         loop {
             if alive.upgrade().is_none() {
                 return;
+            }
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(Instant::now());
+                match sender
+                    .store
+                    .prune_deliveries(Utc::now() - KEEP_FINISHED)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old webhook deliveries deleted"),
+                    Err(e) => tracing::warn!(error = %e, "cannot delete old webhook deliveries"),
+                }
             }
             let free = IN_FLIGHT.saturating_sub(in_flight.len());
             let mut claimed_any = false;

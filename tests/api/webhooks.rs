@@ -340,6 +340,18 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verify() {
 
     let list = wait_for_status(&app, &token, id, "delivered").await;
     assert_eq!(list.len(), 3);
+    let mut metrics = String::new();
+    for _ in 0..1200 {
+        metrics = app.get("/metrics").await.text().await.unwrap();
+        if metrics.contains("herald_webhook_deliveries_total{outcome=\"delivered\"} 3") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.contains("herald_webhook_deliveries_total{outcome=\"delivered\"} 3"),
+        "{metrics}"
+    );
     for d in &list {
         assert_eq!(d["status"], "delivered");
         assert_eq!(d["attempts"], 1);
@@ -347,6 +359,24 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verify() {
         assert!(d["duration_ms"].as_i64().is_some());
         assert!(d["next_attempt_at"].is_null());
     }
+    // Finished deliveries are kept for a while, then deleted.
+    let store = &app.state.store;
+    let now = chrono::Utc::now();
+    assert_eq!(
+        store
+            .prune_deliveries(now - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .prune_deliveries(now + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(deliveries(&app, &token, id).await.is_empty());
 }
 
 #[tokio::test]

@@ -285,6 +285,16 @@ impl WebhookStore for SqliteStore {
         Ok(claimed)
     }
 
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?1",
+        )
+        .bind(before.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_delivery(
         &self,
         delivery: &Delivery,
