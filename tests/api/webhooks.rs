@@ -31,6 +31,9 @@ enum Reply {
     Status(u16),
     /// Reads the request, then closes the connection without answering.
     Drop,
+    /// `307 Temporary Redirect` to this port on loopback (which would be followed with the
+    /// body, were redirects followed).
+    Redirect(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +140,14 @@ async fn serve(
         .unwrap_or(Reply::Status(200));
     match reply {
         Reply::Drop => drop(stream),
+        Reply::Redirect(port) => {
+            let answer = format!(
+                "HTTP/1.1 307 X\r\nlocation: http://127.0.0.1:{port}/\r\ncontent-length: 0\r\n\
+                 connection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
         Reply::Status(code) => {
             let answer =
                 format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
@@ -878,4 +889,25 @@ async fn replicas_on_one_store_deliver_each_event_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 6);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let app = spawn_hooked("100ms").await;
+    let elsewhere = Receiver::start(&[]).await;
+    let receiver = Receiver::start(&[Reply::Redirect(elsewhere.addr.port())]).await;
+    let token = app.token().await;
+    let hook = create_webhook(
+        &app,
+        &token,
+        json!({"url": receiver.url("/"), "events": ["item.published"]}),
+    )
+    .await;
+    post_item(&app, &token, json!({"title": "Redirected"})).await;
+    // The 307 is a failed attempt, retried at the target itself.
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    let list = wait_for_status(&app, &token, hook["id"].as_i64().unwrap(), "delivered").await;
+    assert_eq!(list[0]["attempts"], 2);
+    assert_eq!(elsewhere.count(), 0);
 }
