@@ -577,6 +577,30 @@ pub struct IntegrationArgs {
     /// else the header is ignored and the connection's address counts.
     #[arg(long, env = "HERALD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether this process sends webhook deliveries (`false`: it only queues them, for another
+    /// replica or a later start to send).
+    #[arg(long, env = "HERALD_WEBHOOK_DELIVERY", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub webhook_delivery: bool,
+    /// Seconds one webhook attempt may take (connecting, sending, the answer's head).
+    #[arg(long, env = "HERALD_WEBHOOK_TIMEOUT", default_value = "10",
+          value_parser = crate::time_budget::parse_secs)]
+    pub webhook_timeout: Duration,
+    /// Waits before each retry of a failed webhook delivery, comma-separated, each with `ms`,
+    /// `s`, `m` or `h`; after the last, the delivery has failed and its webhook is disabled.
+    #[arg(long, env = "HERALD_WEBHOOK_RETRY_SCHEDULE",
+          default_value = crate::webhooks::DEFAULT_RETRY_SCHEDULE,
+          value_parser = crate::webhooks::parse_schedule)]
+    pub webhook_retry_schedule: crate::webhooks::RetrySchedule,
+    /// Allow webhook targets on loopback, private and link-local addresses (development only:
+    /// otherwise anyone with the `webhooks` scope could make Herald call internal services).
+    #[arg(long, env = "HERALD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Seconds a webhook's old secret keeps signing (beside the new one) after a rotation.
+    #[arg(long, env = "HERALD_WEBHOOK_SECRET_GRACE", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(0..=2_592_000))]
+    pub webhook_secret_grace: u64,
 }
 
 impl Default for IntegrationArgs {

@@ -33,4 +33,5 @@ pub mod store;
 pub mod time_budget;
 pub mod uri;
 pub mod urls;
+pub mod webhooks;
 pub mod websub;

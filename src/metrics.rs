@@ -36,6 +36,7 @@ pub struct Metrics {
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
     items: IntGaugeVec,
+    webhook_deliveries: IntCounterVec,
 }
 
 /// Public, scheduled and draft items, as `/metrics` reports them.
@@ -120,6 +121,15 @@ impl Metrics {
                 &["status"],
             )
             .expect("valid metric"),
+            webhook_deliveries: IntCounterVec::new(
+                Opts::new(
+                    "webhook_deliveries_total",
+                    "Webhook delivery attempts by outcome: delivered, retried (failed, another \
+                     attempt is due) or failed (the last attempt failed)",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
             registry,
         };
         let build = IntGaugeVec::new(
@@ -141,6 +151,7 @@ impl Metrics {
             Box::new(metrics.pool_connections.clone()),
             Box::new(metrics.pool_max.clone()),
             Box::new(metrics.items.clone()),
+            Box::new(metrics.webhook_deliveries.clone()),
             Box::new(build),
         ];
         for collector in collectors {
@@ -150,6 +161,11 @@ impl Metrics {
                 .expect("metric names are unique");
         }
         metrics
+    }
+
+    /// Counts one webhook attempt: `delivered`, `retried` or `failed`.
+    pub fn count_webhook_delivery(&self, outcome: &'static str) {
+        self.webhook_deliveries.with_label_values(&[outcome]).inc();
     }
 
     /// Counts one answered request. `route` is the matched route's template, if any.

@@ -32,6 +32,7 @@ use crate::api;
         (name = "feeds", description = "The same items for feed readers: RSS 2.0, Atom 1.0, JSON Feed 1.1"),
         (name = "operations", description = "Health, readiness, metrics and the contract itself"),
         (name = "tokens", description = "API tokens and their scopes (admin scope)"),
+        (name = "webhooks", description = "Signed deliveries of item events to subscribers' URLs (webhooks scope)"),
     )
 )]
 pub struct ApiDoc;
@@ -55,6 +56,7 @@ impl Modify for Resources {
             api::site::SitePagesDoc::openapi(),
             api::sitemaps::SitemapsDoc::openapi(),
             api::tokens::TokensDoc::openapi(),
+            api::webhooks::WebhooksDoc::openapi(),
             api::previews::PreviewsDoc::openapi(),
         ] {
             openapi.merge(resource);

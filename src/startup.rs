@@ -17,6 +17,7 @@ use crate::previews::Previews;
 use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::store::{self, DynStore};
+use crate::webhooks::{WebhookSettings, deliver};
 use crate::websub::Publisher;
 use crate::{
     access_log, api, events, http_cache, import, limits, markdown, openapi, response_policy,
@@ -67,6 +68,7 @@ impl Application {
             AppState::new(store, public_url, clock)
                 .with_previews(previews)
                 .with_rate_limits(RateLimits::new(&settings.integrations))
+                .with_webhooks(WebhookSettings::from(&settings.integrations))
                 .with_cors_origins(settings.cors_origins.clone())
                 .with_websub(websub)
                 .with_publishing(settings.feed.clone(), settings.cache_max_age)
@@ -90,6 +92,25 @@ impl Application {
             state.clock.clone(),
             settings.watch_every,
         );
+        if state.webhooks.delivery {
+            // Woken by every change this process sees, since each may have queued deliveries;
+            // deliveries queued before this start (or by a process not delivering) go out too.
+            let wakeup = Arc::new(tokio::sync::Notify::new());
+            state
+                .events
+                .subscribe(Arc::new(deliver::Wakeup(wakeup.clone())));
+            let events: Arc<dyn Send + Sync> = state.events.clone();
+            deliver::spawn(
+                Arc::downgrade(&events),
+                wakeup,
+                state.store.clone(),
+                state.urls.clone(),
+                state.clock.clone(),
+                state.metrics.clone(),
+                state.webhooks.clone(),
+            )
+            .context("building the webhook client")?;
+        }
         let app_state = state.clone();
         let ops = settings.ops.clone();
         let mut server = HttpServer::new(move || {

@@ -21,6 +21,7 @@ use crate::store::Change;
 use crate::store::DynStore;
 use crate::time_budget::TimeBudget;
 use crate::urls::Urls;
+use crate::webhooks::WebhookSettings;
 use crate::websub::{self, Publisher};
 
 pub struct AppState {
@@ -55,6 +56,8 @@ pub struct AppState {
     pub previews: Previews,
     /// Per-client rate limits.
     pub limits: Arc<RateLimits>,
+    /// Target checks and secret rotation of webhooks.
+    pub webhooks: WebhookSettings,
     /// Upload processing and the hot files of `/media/…`.
     pub media: Arc<Media>,
 }
@@ -100,6 +103,7 @@ impl AppState {
             previews: Previews::ephemeral().expect("the operating system's random generator"),
             limits: Arc::new(RateLimits::new(&IntegrationArgs::default())),
             media: Arc::new(Media::new(MediaSettings::default())),
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -111,6 +115,12 @@ impl AppState {
 
     pub fn with_time_budget(mut self, budget: TimeBudget) -> Self {
         self.time_budget = budget;
+        self
+    }
+
+    /// Webhook settings other than the defaults.
+    pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -16,6 +16,7 @@ pub mod site;
 pub mod sitemaps;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;
 pub mod write;
 
 use actix_web::middleware::from_fn;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(site::routes)
         .configure(sitemaps::routes)
         .configure(tokens::routes)
+        .configure(webhooks::routes)
         .default_service(web::to(not_found));
 }
 

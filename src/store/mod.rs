@@ -11,6 +11,7 @@ pub mod postgres;
 mod rows;
 pub mod rules;
 pub mod sqlite;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use images::ImageStore;
 pub use media::{MediaStore, Medium, StoredMedium};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -667,6 +669,7 @@ pub trait Store:
     + AuthorStore
     + MediaStore
     + ImageStore
+    + WebhookStore
     + 'static
 {
     /// Applies pending migrations.

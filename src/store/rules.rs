@@ -285,6 +285,15 @@ pub struct ChangeDraft {
     pub tags: Vec<String>,
     pub was_public: bool,
     pub is_public: bool,
+    /// The item's slug (after the write; before it, for a delete): webhook bodies name it.
+    pub slug: String,
+    /// Published with a date still to come after the write (webhooks' `item.scheduled`).
+    pub scheduled: bool,
+}
+
+/// Published but not yet due at `now`.
+pub fn is_scheduled(status: Status, published_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    status == Status::Published && published_at > now
 }
 
 impl ChangeDraft {
@@ -297,6 +306,8 @@ impl ChangeDraft {
             tags: touched_tags([], &d.tags),
             was_public: false,
             is_public: is_public(d.status, d.published_at, now),
+            slug: d.slug.clone(),
+            scheduled: is_scheduled(d.status, d.published_at, now),
         }
     }
 
@@ -311,6 +322,8 @@ impl ChangeDraft {
             tags: touched_tags(&current.tags, &d.tags),
             was_public,
             is_public,
+            slug: d.slug.clone(),
+            scheduled: is_scheduled(d.status, d.published_at, now),
         }
     }
 
@@ -322,6 +335,8 @@ impl ChangeDraft {
             tags: current.tags.clone(),
             was_public: is_public(current.status, current.published_at, now),
             is_public: false,
+            slug: current.slug.clone(),
+            scheduled: false,
         }
     }
 }
@@ -344,6 +359,8 @@ pub fn byline_changed(item: &NewsItem, now: DateTime<Utc>) -> ChangeDraft {
         tags: item.tags.clone(),
         was_public: public,
         is_public: public,
+        slug: item.slug.clone(),
+        scheduled: is_scheduled(item.status, item.published_at, now),
     }
 }
 

@@ -32,5 +32,6 @@ mod search;
 mod seed;
 mod site;
 mod sqlite_plans;
+mod webhooks;
 mod websub;
 mod write;

@@ -52,6 +52,8 @@ pub(super) async fn record(
     change: ChangeDraft,
     now: DateTime<Utc>,
 ) -> StoreResult<Change> {
+    // The outbox row commits or rolls back with the change it announces.
+    super::webhooks::enqueue(conn, &change, now).await?;
     let seq = take_numbers(conn, "changes", 1).await?;
     let row: ChangeRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO changes (seq, kind, item_id, tags, was_public, is_public, at) \
@@ -79,6 +81,7 @@ pub(super) async fn record_many(
     if changes.is_empty() {
         return Ok(());
     }
+    super::webhooks::enqueue_many(conn, changes, now).await?;
     let mut seq = take_numbers(conn, "changes", changes.len() as i64).await?;
     for chunk in changes.chunks(CHANGE_CHUNK) {
         let rows = chunk
@@ -119,7 +122,7 @@ pub(super) async fn prune(conn: &mut PgConnection) -> StoreResult<()> {
 /// it was still scheduled (an item written once already public had its own write say so), with
 /// its current tags (a JSON array, sorted byte-wise like every tag list), in the order SQLite
 /// records them.
-const DUE_SQL: &str = "SELECT i.id, \
+const DUE_SQL: &str = "SELECT i.id, i.slug, \
             coalesce((SELECT json_agg(t.tag ORDER BY t.tag)::text FROM news_tags t \
                       WHERE t.item_id = i.id), '[]') \
      FROM news_items i \
@@ -170,12 +173,12 @@ impl ChangeLog for PostgresStore {
                 let after: i64 = mark.parse().map_err(|_| {
                     StoreError::Corrupt(format!("`{LIVE_THROUGH_KEY}` is `{mark}`"))
                 })?;
-                let due: Vec<(i64, String)> = sqlx::query_as(DUE_SQL)
+                let due: Vec<(i64, String, String)> = sqlx::query_as(DUE_SQL)
                     .bind(after)
                     .bind(now_secs)
                     .fetch_all(&mut *tx)
                     .await?;
-                for (item_id, tags) in due {
+                for (item_id, slug, tags) in due {
                     let tags: Vec<String> = serde_json::from_str(&tags)
                         .map_err(|e| StoreError::Corrupt(format!("tags of item {item_id}: {e}")))?;
                     let draft = ChangeDraft {
@@ -184,6 +187,8 @@ impl ChangeLog for PostgresStore {
                         tags,
                         was_public: false,
                         is_public: true,
+                        slug,
+                        scheduled: false,
                     };
                     recorded.push(record(&mut tx, draft, now).await?);
                 }

@@ -22,6 +22,7 @@ mod meta;
 mod search;
 mod tokens;
 mod wakeups;
+mod webhooks;
 
 use std::time::Duration;
 

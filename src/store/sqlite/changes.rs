@@ -18,6 +18,8 @@ pub(super) async fn record(
     change: ChangeDraft,
     now: DateTime<Utc>,
 ) -> StoreResult<Change> {
+    // The outbox row commits or rolls back with the change it announces.
+    super::webhooks::enqueue(conn, &change, now).await?;
     let row: ChangeRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO changes (kind, item_id, tags, was_public, is_public, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {CHANGE_COLUMNS}"
@@ -39,6 +41,7 @@ pub(super) async fn record_many(
     changes: &[ChangeDraft],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    super::webhooks::enqueue_many(conn, changes, now).await?;
     for chunk in changes.chunks(CHANGE_CHUNK) {
         let tags = chunk
             .iter()
@@ -130,6 +133,23 @@ impl ChangeLog for SqliteStore {
                 }
                 // RETURNING promises no order.
                 recorded.sort_by_key(|c| c.seq);
+                for change in &recorded {
+                    let slug: String =
+                        sqlx::query_scalar("SELECT slug FROM news_items WHERE id = ?1")
+                            .bind(change.item_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let draft = ChangeDraft {
+                        kind: change.kind,
+                        item_id: change.item_id,
+                        tags: Vec::new(),
+                        was_public: false,
+                        is_public: true,
+                        slug,
+                        scheduled: false,
+                    };
+                    super::webhooks::enqueue(&mut tx, &draft, now).await?;
+                }
                 if !recorded.is_empty() {
                     prune(&mut tx).await?;
                 }

@@ -18,6 +18,7 @@ mod media;
 mod meta;
 mod search_build;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

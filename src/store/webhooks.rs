@@ -1,0 +1,409 @@
+//! Webhook subscriptions and their outbox (issue 17). The outbox is filled by the change log
+//! itself (`changes::record` / `record_many` in each engine), in the writing transaction, so
+//! every write path (API, imports, author edits, scheduled items going live) enqueues its
+//! deliveries, and a crash between commit and sending loses none of them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::rules::ChangeDraft;
+use super::{ChangeKind, StoreResult};
+
+/// The events a subscription can ask for.
+pub const EVENT_TYPES: [&str; 5] = [
+    "item.published",
+    "item.updated",
+    "item.unpublished",
+    "item.deleted",
+    "item.scheduled",
+];
+
+/// The event a change announces, with the item's status as receivers see it (`published`,
+/// `scheduled`, `draft` or `deleted`); `None` for writes only editors can tell apart (a draft
+/// created or edited).
+pub fn event_of(change: &ChangeDraft) -> Option<(&'static str, &'static str)> {
+    let status = if change.is_public {
+        "published"
+    } else if change.scheduled {
+        "scheduled"
+    } else {
+        "draft"
+    };
+    match change.kind {
+        ChangeKind::Deleted => Some(("item.deleted", "deleted")),
+        ChangeKind::Published => Some(("item.published", status)),
+        ChangeKind::Unpublished => Some(("item.unpublished", status)),
+        ChangeKind::Created if change.is_public => Some(("item.published", status)),
+        ChangeKind::Created | ChangeKind::Updated if change.scheduled => {
+            Some(("item.scheduled", status))
+        }
+        ChangeKind::Updated if change.is_public => Some(("item.updated", status)),
+        ChangeKind::Created | ChangeKind::Updated => None,
+    }
+}
+
+/// A subscription as written by an editor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDraft {
+    pub url: String,
+    /// Known event types, without repeats.
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+}
+
+/// A subscription as stored, without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Why the deliverer turned it off, if it did.
+    pub disabled_reason: Option<String>,
+    /// Until when the secret before the last rotation still signs.
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "failed" => Some(DeliveryState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One message to one subscription, with how its sending went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    /// `webhook-id`: the same across retries and redeliveries.
+    pub message_id: String,
+    pub event_type: String,
+    pub item_id: i64,
+    pub slug: String,
+    pub item_status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    /// When the next attempt is due (pending deliveries), to the millisecond.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub response_code: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery the deliverer has leased, with where to send it and the secrets that sign it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub delivery: Delivery,
+    pub url: String,
+    pub secret: String,
+    /// The secret before the last rotation, with when it stops signing.
+    pub previous_secret: Option<(String, DateTime<Utc>)>,
+}
+
+/// How one attempt went, as the deliverer records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub response_code: Option<i64>,
+    pub duration_ms: i64,
+    /// What went wrong (`None` when delivered).
+    pub error: Option<String>,
+    pub next: AttemptNext,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptNext {
+    Delivered,
+    /// Try again at this time.
+    RetryAt(DateTime<Utc>),
+    /// Give up on the delivery and turn the subscription off, saying why.
+    Failed {
+        disable_reason: String,
+    },
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a subscription with its signing secret (`whsec_…`).
+    async fn create_webhook(
+        &self,
+        draft: &WebhookDraft,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
+    /// Every subscription, oldest first.
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>>;
+    /// Replaces the written fields; enabling clears the reason it was disabled.
+    /// [`super::StoreError::NotFound`] if there is no such subscription.
+    async fn update_webhook(
+        &self,
+        id: i64,
+        draft: &WebhookDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
+    /// Deletes a subscription with its deliveries; `NotFound` if there is none.
+    async fn delete_webhook(&self, id: i64) -> StoreResult<()>;
+    /// Makes `secret` the signing secret; the current one keeps signing until `grace_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        id: i64,
+        secret: &str,
+        grace_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
+    /// The newest `limit` deliveries of a subscription, newest first.
+    async fn deliveries(&self, webhook_id: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Queues delivery `delivery_id` of subscription `webhook_id` again, as a new delivery with
+    /// the same message id, after everything queued before it.
+    async fn redeliver(
+        &self,
+        webhook_id: i64,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Delivery>;
+    /// Leases up to `limit` due deliveries until `lease_until` and counts an attempt on each:
+    /// only the oldest pending delivery of each enabled subscription, so one target's
+    /// deliveries go out in order; several processes on one store never claim the same one.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Deletes delivered and failed deliveries finished before `before` (the outbox would
+    /// otherwise grow with every event forever); returns how many went.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Records an attempt on a claimed delivery and releases its lease.
+    async fn finish_delivery(
+        &self,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// Events as stored: comma-separated.
+pub fn events_column(events: &[String]) -> String {
+    events.join(",")
+}
+
+pub fn events_from_column(column: &str) -> Vec<String> {
+    column
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A stored time in milliseconds.
+pub fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| super::StoreError::Corrupt(format!("time {ms} ms out of range")))
+}
+
+pub fn from_secs(secs: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| super::StoreError::Corrupt(format!("time {secs} out of range")))
+}
+
+/// The columns every delivery read selects, in [`DeliveryRow`] order.
+pub const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.message_id, d.event_type, d.item_id, \
+     d.slug, d.item_status, d.occurred_at, d.state, d.attempts, d.next_attempt_at, \
+     d.response_code, d.duration_ms, d.last_error, d.created_at, d.finished_at";
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    id: i64,
+    webhook_id: i64,
+    message_id: String,
+    event_type: String,
+    item_id: i64,
+    slug: String,
+    item_status: String,
+    occurred_at: i64,
+    state: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    response_code: Option<i64>,
+    duration_ms: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = super::StoreError;
+
+    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+        let state = DeliveryState::parse(&r.state).ok_or_else(|| {
+            super::StoreError::Corrupt(format!("delivery {} is `{}`", r.id, r.state))
+        })?;
+        Ok(Delivery {
+            id: r.id,
+            webhook_id: r.webhook_id,
+            message_id: r.message_id,
+            event_type: r.event_type,
+            item_id: r.item_id,
+            slug: r.slug,
+            item_status: r.item_status,
+            occurred_at: from_secs(r.occurred_at)?,
+            state,
+            attempts: r.attempts,
+            next_attempt_at: (state == DeliveryState::Pending)
+                .then(|| from_millis(r.next_attempt_at))
+                .transpose()?,
+            response_code: r.response_code,
+            duration_ms: r.duration_ms,
+            last_error: r.last_error,
+            created_at: from_secs(r.created_at)?,
+            finished_at: r.finished_at.map(from_secs).transpose()?,
+        })
+    }
+}
+
+/// The columns every subscription read selects, in [`WebhookRow`] order.
+pub const WEBHOOK_COLUMNS: &str = "id, url, events, description, enabled, disabled_reason, \
+     previous_secret_until, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    id: i64,
+    url: String,
+    events: String,
+    description: Option<String>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    previous_secret_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = super::StoreError;
+
+    fn try_from(r: WebhookRow) -> StoreResult<Self> {
+        Ok(Webhook {
+            id: r.id,
+            url: r.url,
+            events: events_from_column(&r.events),
+            description: r.description,
+            enabled: r.enabled,
+            disabled_reason: r.disabled_reason,
+            previous_secret_until: r.previous_secret_until.map(from_secs).transpose()?,
+            created_at: from_secs(r.created_at)?,
+            updated_at: from_secs(r.updated_at)?,
+        })
+    }
+}
+
+/// A claimed delivery with its subscription's URL and secrets, as the claim query returns it.
+#[derive(sqlx::FromRow)]
+pub struct ClaimRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    url: String,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<i64>,
+}
+
+impl ClaimRow {
+    pub fn into_claimed(self) -> StoreResult<ClaimedDelivery> {
+        let previous_secret = match (self.previous_secret, self.previous_secret_until) {
+            (Some(secret), Some(until)) => Some((secret, from_secs(until)?)),
+            _ => None,
+        };
+        Ok(ClaimedDelivery {
+            delivery: self.delivery.try_into()?,
+            url: self.url,
+            secret: self.secret,
+            previous_secret,
+        })
+    }
+}
+
+/// The claim's returned columns (the outer query of each engine's claim).
+pub const CLAIM_COLUMNS: &str = "d.id, d.webhook_id, d.message_id, d.event_type, d.item_id, \
+     d.slug, d.item_status, d.occurred_at, d.state, d.attempts, d.next_attempt_at, \
+     d.response_code, d.duration_ms, d.last_error, d.created_at, d.finished_at, \
+     w.url, w.secret, w.previous_secret, w.previous_secret_until";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(kind: ChangeKind, was_public: bool, is_public: bool, scheduled: bool) -> ChangeDraft {
+        ChangeDraft {
+            kind,
+            item_id: 1,
+            tags: vec![],
+            was_public,
+            is_public,
+            slug: "a".into(),
+            scheduled,
+        }
+    }
+
+    #[test]
+    fn changes_map_to_events() {
+        use ChangeKind::*;
+        let event = |d: ChangeDraft| event_of(&d).map(|(e, _)| e);
+        assert_eq!(
+            event(draft(Created, false, true, false)),
+            Some("item.published")
+        );
+        assert_eq!(
+            event(draft(Created, false, false, true)),
+            Some("item.scheduled")
+        );
+        assert_eq!(event(draft(Created, false, false, false)), None);
+        assert_eq!(
+            event(draft(Updated, true, true, false)),
+            Some("item.updated")
+        );
+        assert_eq!(event(draft(Updated, false, false, false)), None);
+        assert_eq!(
+            event(draft(Updated, false, false, true)),
+            Some("item.scheduled")
+        );
+        assert_eq!(
+            event(draft(Published, false, true, false)),
+            Some("item.published")
+        );
+        assert_eq!(
+            event(draft(Unpublished, true, false, false)),
+            Some("item.unpublished")
+        );
+        assert_eq!(
+            event(draft(Deleted, true, false, false)),
+            Some("item.deleted")
+        );
+    }
+}
