@@ -349,11 +349,374 @@ impl ClaimRow {
     }
 }
 
-/// The claim's returned columns (the outer query of each engine's claim).
-pub const CLAIM_COLUMNS: &str = "d.id, d.webhook_id, d.message_id, d.event_type, d.item_id, \
-     d.slug, d.item_status, d.occurred_at, d.state, d.attempts, d.next_attempt_at, \
-     d.response_code, d.duration_ms, d.last_error, d.created_at, d.finished_at, \
-     w.url, w.secret, w.previous_secret, w.previous_secret_until";
+/// The statements both engines run as written (numbered parameters); only queueing (how a
+/// message id is made, how an event is matched) and claiming (PostgreSQL's row locks) differ.
+pub const ANY_ENABLED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled)";
+pub const CREATE_SQL: &str = "INSERT INTO webhooks (url, events, description, secret, enabled, \
+     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+pub const UPDATE_SQL: &str = "UPDATE webhooks SET url = $2, events = $3, description = $4, \
+     enabled = $5, disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, \
+     updated_at = $6 WHERE id = $1";
+/// Explicit rather than trusting SQLite's foreign-key setting on the connection.
+pub const DELETE_DELIVERIES_SQL: &str = "DELETE FROM webhook_deliveries WHERE webhook_id = $1";
+pub const DELETE_SQL: &str = "DELETE FROM webhooks WHERE id = $1";
+pub const ROTATE_SQL: &str = "UPDATE webhooks SET previous_secret = secret, \
+     previous_secret_until = $3, secret = $2, updated_at = $4 WHERE id = $1";
+pub const REDELIVER_SQL: &str = "INSERT INTO webhook_deliveries (webhook_id, message_id, \
+     event_type, item_id, slug, item_status, occurred_at, next_attempt_at, created_at) \
+     SELECT webhook_id, message_id, event_type, item_id, slug, item_status, occurred_at, $3, $4 \
+     FROM webhook_deliveries WHERE id = $2 AND webhook_id = $1 RETURNING id";
+/// Whether any delivery might be claimable: a plain read, so an idle deliverer's poll takes no
+/// writer's lock (SQLite) and locks no rows (PostgreSQL).
+pub const ANY_DUE_SQL: &str = "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d \
+     JOIN webhooks w ON w.id = d.webhook_id \
+     WHERE w.enabled AND d.state = 'pending' AND d.next_attempt_at <= $1 \
+       AND (d.lease_until IS NULL OR d.lease_until <= $1))";
+pub const PRUNE_SQL: &str =
+    "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1";
+pub const FINISH_SQL: &str = "UPDATE webhook_deliveries SET state = $2, \
+     next_attempt_at = coalesce($3, next_attempt_at), lease_until = NULL, \
+     response_code = $4, duration_ms = $5, last_error = $6, finished_at = $7 WHERE id = $1";
+pub const DISABLE_SQL: &str =
+    "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
+
+/// The claim's inner part, shared: the oldest pending delivery of each enabled subscription,
+/// when due and not leased. An engine's claim is `UPDATE … WHERE id IN (` this `[lock]) RETURNING
+/// id`, with `$1` now and `$3` the limit.
+macro_rules! claimable {
+    () => {
+        "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE w.enabled AND d.state = 'pending' \
+           AND d.id = (SELECT min(e.id) FROM webhook_deliveries e \
+                       WHERE e.webhook_id = d.webhook_id AND e.state = 'pending') \
+           AND d.next_attempt_at <= $1 \
+           AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+         ORDER BY d.id LIMIT $3"
+    };
+}
+pub(crate) use claimable;
+
+/// The [`WebhookStore`] of an engine, and the `enqueue`/`enqueue_many` its change log calls.
+/// Given: the store type, its database, a function opening a write transaction (`$begin`), one
+/// opening the deliverer's transactions (`$begin_delivery`: PostgreSQL's claims must not wait
+/// for writers), the engine's queueing statement (`$1` event, `$2` item id, `$3` slug, `$4`
+/// status, `$5` now in seconds, `$6` in milliseconds) and its claim (`$2` the lease's end).
+macro_rules! webhook_store {
+    ($store:ty, $db:ty, $begin:ident, $begin_delivery:ident, $enqueue_sql:expr, $claim_sql:expr) => {
+        use $crate::store::webhooks as shared;
+
+        /// Queues the change's event for every enabled subscription asking for it, in the
+        /// writer's transaction.
+        pub(super) async fn enqueue(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            change: &$crate::store::rules::ChangeDraft,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<()> {
+            let Some((event, status)) = shared::event_of(change) else {
+                return Ok(());
+            };
+            sqlx::query($enqueue_sql)
+                .bind(event)
+                .bind(change.item_id)
+                .bind(&change.slug)
+                .bind(status)
+                .bind(now.timestamp())
+                .bind(now.timestamp_millis())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
+        /// [`enqueue`] for a batch; one look when nobody subscribes (bulk imports stay as fast).
+        pub(super) async fn enqueue_many(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            changes: &[$crate::store::rules::ChangeDraft],
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<()> {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let any: bool = sqlx::query_scalar(shared::ANY_ENABLED_SQL)
+                .fetch_one(&mut *conn)
+                .await?;
+            if !any {
+                return Ok(());
+            }
+            for change in changes {
+                enqueue(conn, change, now).await?;
+            }
+            Ok(())
+        }
+
+        async fn fetch_webhook(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: i64,
+        ) -> $crate::store::StoreResult<shared::Webhook> {
+            let row: Option<shared::WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM webhooks WHERE id = $1",
+                shared::WEBHOOK_COLUMNS
+            )))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            row.ok_or($crate::store::StoreError::NotFound)?.try_into()
+        }
+
+        async fn fetch_delivery(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: i64,
+        ) -> $crate::store::StoreResult<shared::Delivery> {
+            let row: shared::DeliveryRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM webhook_deliveries d WHERE d.id = $1",
+                shared::DELIVERY_COLUMNS
+            )))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            row.try_into()
+        }
+
+        /// Fails with `NotFound` when a write to one subscription touched no row.
+        fn found(done: <$db as sqlx::Database>::QueryResult) -> $crate::store::StoreResult<()> {
+            if done.rows_affected() == 0 {
+                return Err($crate::store::StoreError::NotFound);
+            }
+            Ok(())
+        }
+
+        #[async_trait::async_trait]
+        impl shared::WebhookStore for $store {
+            async fn create_webhook(
+                &self,
+                draft: &shared::WebhookDraft,
+                secret: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<shared::Webhook> {
+                let mut conn = self.pool.acquire().await?;
+                let id: i64 = sqlx::query_scalar(shared::CREATE_SQL)
+                    .bind(&draft.url)
+                    .bind(shared::events_column(&draft.events))
+                    .bind(&draft.description)
+                    .bind(secret)
+                    .bind(draft.enabled)
+                    .bind(now.timestamp())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                fetch_webhook(&mut conn, id).await
+            }
+
+            async fn webhooks(&self) -> $crate::store::StoreResult<Vec<shared::Webhook>> {
+                let rows: Vec<shared::WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM webhooks ORDER BY id",
+                    shared::WEBHOOK_COLUMNS
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(shared::Webhook::try_from).collect()
+            }
+
+            async fn webhook(
+                &self,
+                id: i64,
+            ) -> $crate::store::StoreResult<Option<shared::Webhook>> {
+                let mut conn = self.pool.acquire().await?;
+                match fetch_webhook(&mut conn, id).await {
+                    Err($crate::store::StoreError::NotFound) => Ok(None),
+                    found => found.map(Some),
+                }
+            }
+
+            async fn update_webhook(
+                &self,
+                id: i64,
+                draft: &shared::WebhookDraft,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<shared::Webhook> {
+                let mut tx = $begin(&self.pool).await?;
+                found(
+                    sqlx::query(shared::UPDATE_SQL)
+                        .bind(id)
+                        .bind(&draft.url)
+                        .bind(shared::events_column(&draft.events))
+                        .bind(&draft.description)
+                        .bind(draft.enabled)
+                        .bind(now.timestamp())
+                        .execute(&mut *tx)
+                        .await?,
+                )?;
+                let webhook = fetch_webhook(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(webhook)
+            }
+
+            async fn delete_webhook(&self, id: i64) -> $crate::store::StoreResult<()> {
+                let mut tx = $begin(&self.pool).await?;
+                sqlx::query(shared::DELETE_DELIVERIES_SQL)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                found(
+                    sqlx::query(shared::DELETE_SQL)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?,
+                )?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn rotate_webhook_secret(
+                &self,
+                id: i64,
+                secret: &str,
+                grace_until: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<shared::Webhook> {
+                let mut tx = $begin(&self.pool).await?;
+                found(
+                    sqlx::query(shared::ROTATE_SQL)
+                        .bind(id)
+                        .bind(secret)
+                        .bind(grace_until.timestamp())
+                        .bind(now.timestamp())
+                        .execute(&mut *tx)
+                        .await?,
+                )?;
+                let webhook = fetch_webhook(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(webhook)
+            }
+
+            async fn deliveries(
+                &self,
+                webhook_id: i64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<shared::Delivery>> {
+                let rows: Vec<shared::DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM webhook_deliveries d WHERE d.webhook_id = $1 \
+                     ORDER BY d.id DESC LIMIT $2",
+                    shared::DELIVERY_COLUMNS
+                )))
+                .bind(webhook_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(shared::Delivery::try_from).collect()
+            }
+
+            async fn redeliver(
+                &self,
+                webhook_id: i64,
+                delivery_id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<shared::Delivery> {
+                let mut tx = $begin(&self.pool).await?;
+                let id: Option<i64> = sqlx::query_scalar(shared::REDELIVER_SQL)
+                    .bind(webhook_id)
+                    .bind(delivery_id)
+                    .bind(now.timestamp_millis())
+                    .bind(now.timestamp())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let id = id.ok_or($crate::store::StoreError::NotFound)?;
+                let delivery = fetch_delivery(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(delivery)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<shared::ClaimedDelivery>> {
+                let now_ms = now.timestamp_millis();
+                let due: bool = sqlx::query_scalar(shared::ANY_DUE_SQL)
+                    .bind(now_ms)
+                    .fetch_one(&self.pool)
+                    .await?;
+                if !due {
+                    return Ok(Vec::new());
+                }
+                let mut tx = $begin_delivery(&self.pool).await?;
+                let ids: Vec<i64> = sqlx::query_scalar($claim_sql)
+                    .bind(now_ms)
+                    .bind(lease_until.timestamp_millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut claimed = Vec::with_capacity(ids.len());
+                if !ids.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {}, w.url, w.secret, w.previous_secret, w.previous_secret_until \
+                         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                         WHERE d.id IN (",
+                        shared::DELIVERY_COLUMNS
+                    ));
+                    let mut list = qb.separated(", ");
+                    for id in &ids {
+                        list.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY d.id");
+                    let rows: Vec<shared::ClaimRow> =
+                        qb.build_query_as().fetch_all(&mut *tx).await?;
+                    for row in rows {
+                        claimed.push(row.into_claimed()?);
+                    }
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            }
+
+            async fn prune_deliveries(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let done = sqlx::query(shared::PRUNE_SQL)
+                    .bind(before.timestamp())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn finish_delivery(
+                &self,
+                delivery: &shared::Delivery,
+                attempt: &shared::Attempt,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                use shared::AttemptNext;
+                let mut tx = $begin_delivery(&self.pool).await?;
+                let (state, next_ms, finished) = match &attempt.next {
+                    AttemptNext::Delivered => ("delivered", None, Some(now.timestamp())),
+                    AttemptNext::RetryAt(at) => ("pending", Some(at.timestamp_millis()), None),
+                    AttemptNext::Failed { .. } => ("failed", None, Some(now.timestamp())),
+                };
+                sqlx::query(shared::FINISH_SQL)
+                    .bind(delivery.id)
+                    .bind(state)
+                    .bind(next_ms)
+                    .bind(attempt.response_code)
+                    .bind(attempt.duration_ms)
+                    .bind(&attempt.error)
+                    .bind(finished)
+                    .execute(&mut *tx)
+                    .await?;
+                if let AttemptNext::Failed { disable_reason } = &attempt.next {
+                    sqlx::query(shared::DISABLE_SQL)
+                        .bind(delivery.webhook_id)
+                        .bind(disable_reason)
+                        .bind(now.timestamp())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use webhook_store;
 
 #[cfg(test)]
 mod tests {

@@ -4,18 +4,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{BEGIN_WRITE, SqliteStore, changes, items};
+use super::{SqliteStore, begin_write, changes, items};
 use crate::store::authors::{
     AuthorRow, CREATE_SQL, DELETE_SQL, ITEMS_OF_SQL, LIST_SQL, ONE_SQL, TOUCH_ITEMS_SQL,
     UPDATE_SQL, USES_SQL, author_store, byline_differs, in_use, sorted,
 };
 use crate::store::rules::{byline_changed, map_unique};
 use crate::store::{Author, AuthorCount, AuthorDraft, Change, StoreError, StoreResult};
-
-async fn begin_write(
-    pool: &sqlx::SqlitePool,
-) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(pool.begin_with(BEGIN_WRITE).await?)
-}
 
 author_store!(SqliteStore, begin_write);

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{BEGIN_WRITE, SqliteStore};
+use super::{SqliteStore, begin_write};
 use crate::store::media::{
     BLOB_SQL, BY_ID_SQL, BY_SOURCE_SQL, DELETE_SQL, EXPORT_SQL, FILE_DATA_SQL, FILES_SQL,
     FileDataRow, INSERT_FILE_SQL, INSERT_SQL, INSERT_WITH_ID_SQL, MEDIUM_OF_ORIGINAL_SQL,
@@ -10,12 +10,6 @@ use crate::store::media::{
     USES_SQL, in_use, media_store, own_path, with_data, with_files,
 };
 use crate::store::{StoreError, StoreResult};
-
-async fn begin_write(
-    pool: &sqlx::SqlitePool,
-) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(pool.begin_with(BEGIN_WRITE).await?)
-}
 
 /// AUTOINCREMENT already moves past ids written explicitly.
 async fn after_insert(_: &mut sqlx::Transaction<'static, sqlx::Sqlite>) -> StoreResult<()> {

@@ -38,6 +38,13 @@ pub use tokens::TOKEN_BY_HASH_SQL;
 /// with SQLITE_BUSY instead of waiting for the busy timeout.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
+/// A write transaction holding the writers' lock until it ends.
+pub(super) async fn begin_write(
+    pool: &sqlx::SqlitePool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with(BEGIN_WRITE).await?)
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
     /// The full-text index being built beside a new store (see [`FreshFile`]), fed by imports.
