@@ -232,7 +232,7 @@ pub struct DeliveryQuery {
 pub async fn list(state: web::Data<AppState>, editor: Editor) -> ApiResult<HttpResponse> {
     editor.require(Scope::Webhooks)?;
     let webhooks = state.store.webhooks().await?;
-    Ok(private(HttpResponse::Ok()).json(WebhookList {
+    Ok(HttpResponse::Ok().json(WebhookList {
         webhooks: webhooks.into_iter().map(WebhookView::from).collect(),
     }))
 }
@@ -272,7 +272,7 @@ pub async fn create(
         .create_webhook(&draft, &secret, state.clock.now())
         .await?;
     tracing::info!(editor = %editor.name, webhook = webhook.id, url = %webhook.url, "webhook created");
-    let mut response = private(HttpResponse::Created());
+    let mut response = HttpResponse::Created();
     response.insert_header((
         header::LOCATION,
         state.urls.url(&format!("api/v1/webhooks/{}", webhook.id)),
@@ -305,7 +305,7 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     editor.require(Scope::Webhooks)?;
     let webhook = current(&state, &id).await?;
-    Ok(private(HttpResponse::Ok()).json(WebhookView::from(webhook)))
+    Ok(HttpResponse::Ok().json(WebhookView::from(webhook)))
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: an RFC 7396 merge patch (webhooks scope).
@@ -363,7 +363,7 @@ pub async fn patch(
         .await
         .map_err(not_found_as(&id))?;
     tracing::info!(editor = %editor.name, webhook = webhook.id, "webhook patched");
-    Ok(private(HttpResponse::Ok()).json(WebhookView::from(webhook)))
+    Ok(HttpResponse::Ok().json(WebhookView::from(webhook)))
 }
 
 /// Deletes a webhook with its deliveries (webhooks scope).
@@ -431,7 +431,7 @@ pub async fn rotate_secret(
         .await
         .map_err(not_found_as(&id))?;
     tracing::info!(editor = %editor.name, webhook = key, "webhook secret rotated");
-    Ok(private(HttpResponse::Ok()).json(NewSecretView {
+    Ok(HttpResponse::Ok().json(NewSecretView {
         secret,
         webhook: webhook.into(),
     }))
@@ -475,7 +475,7 @@ pub async fn deliveries(
     };
     let webhook = current(&state, &id).await?;
     let deliveries = state.store.deliveries(webhook.id, limit).await?;
-    Ok(private(HttpResponse::Ok()).json(DeliveryList {
+    Ok(HttpResponse::Ok().json(DeliveryList {
         deliveries: deliveries.into_iter().map(DeliveryView::from).collect(),
     }))
 }
@@ -526,7 +526,7 @@ pub async fn redeliver(
             other => other.into(),
         })?;
     tracing::info!(editor = %editor.name, webhook = webhook.id, delivery = delivery_key, "webhook delivery queued again");
-    Ok(private(HttpResponse::Accepted()).json(DeliveryView::from(delivery)))
+    Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
 }
 
 fn no_delivery(id: &str) -> ApiError {
@@ -645,10 +645,4 @@ async fn parse(state: &AppState, members: &Map<String, Value>) -> ApiResult<Webh
         }),
         _ => Err(ApiError::Validation(errors)),
     }
-}
-
-/// Webhook answers are for the editor asking (one holds a secret), never for a shared cache.
-fn private(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    response.insert_header((header::CACHE_CONTROL, "private, no-store"));
-    response
 }

@@ -208,6 +208,8 @@ async fn create_webhook(app: &TestApp, token: &str, body: Value) -> Value {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
+    // The answer holds the signing secret: no cache may keep it.
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
     response.json().await.unwrap()
 }
 
