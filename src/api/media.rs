@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, ByteRangeSpec, HeaderValue, Range};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use base64::Engine;
@@ -115,14 +115,9 @@ pub struct MediaList {
     next_cursor: Option<String>,
 }
 
-/// The URL a file is served at.
-pub fn file_url(state: &AppState, path: &str) -> String {
-    state.urls.url(&format!("media/{path}"))
-}
-
 impl MediumView {
     fn new(state: &AppState, m: &Medium) -> Self {
-        let url = |f: &MediaFileInfo| file_url(state, &f.path);
+        let url = |f: &MediaFileInfo| crate::images::media_url(&state.urls, &f.path);
         Self {
             id: m.id,
             url: m.original().map(url).unwrap_or_default(),
@@ -479,11 +474,7 @@ pub async fn serve(
 fn respond_file(req: &HttpRequest, file: &CachedFile) -> HttpResponse {
     let headers = req.headers();
     let etag = file.etag.to_str().unwrap_or_default();
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match(v, etag))
-    {
+    if crate::http_cache::not_modified(headers, etag, None) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, file.etag.clone()))
             .insert_header((header::CACHE_CONTROL, IMMUTABLE))
@@ -505,10 +496,10 @@ fn respond_file(req: &HttpRequest, file: &CachedFile) -> HttpResponse {
         .get(header::RANGE)
         .filter(|_| range_applies)
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_range);
+        .and_then(single_range);
     match range {
         None => response.body(file.data.clone()),
-        Some(range) => match range.resolve(len) {
+        Some(range) => match range.to_satisfiable_range(len) {
             Some((first, last)) => {
                 response.status(actix_web::http::StatusCode::PARTIAL_CONTENT);
                 response
@@ -520,62 +511,13 @@ fn respond_file(req: &HttpRequest, file: &CachedFile) -> HttpResponse {
     }
 }
 
-/// `If-None-Match` listing `etag` (weak comparison), or `*`.
-fn none_match(header: &str, etag: &str) -> bool {
-    header.trim() == "*"
-        || header
-            .split(',')
-            .any(|t| t.trim().trim_start_matches("W/") == etag)
-}
-
-/// One byte range as asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteRange {
-    /// `first-` or `first-last`.
-    From { first: u64, last: Option<u64> },
-    /// `-n`: the last n bytes.
-    Suffix(u64),
-}
-
-impl ByteRange {
-    /// The inclusive byte positions within a file of `len` bytes, `None` when unsatisfiable.
-    fn resolve(self, len: u64) -> Option<(u64, u64)> {
-        match self {
-            ByteRange::From { first, last } => {
-                (first < len).then(|| (first, last.map_or(len - 1, |last| last.min(len - 1))))
-            }
-            ByteRange::Suffix(n) => (n > 0 && len > 0).then(|| (len - n.min(len), len - 1)),
-        }
+/// The one byte range of a `Range: bytes=…` header; anything else (other units, several
+/// ranges, bad syntax) is ignored, and the whole file served, as RFC 9110 §14.2 allows.
+fn single_range(value: &str) -> Option<ByteRangeSpec> {
+    match value.parse::<Range>().ok()? {
+        Range::Bytes(mut ranges) if ranges.len() == 1 => ranges.pop(),
+        _ => None,
     }
-}
-
-/// A `Range: bytes=…` header with one range; anything else (other units, several ranges, bad
-/// syntax) is ignored, and the whole file served, as RFC 9110 §14.2 allows.
-fn parse_range(value: &str) -> Option<ByteRange> {
-    let spec = value.trim().strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (first, last) = spec.split_once('-')?;
-    let number = |s: &str| {
-        let s = s.trim();
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    if first.trim().is_empty() {
-        return number(last).map(ByteRange::Suffix);
-    }
-    let first = number(first)?;
-    let last = if last.trim().is_empty() {
-        None
-    } else {
-        Some(number(last)?)
-    };
-    if last.is_some_and(|last| last < first) {
-        return None;
-    }
-    Some(ByteRange::From { first, last })
 }
 
 #[cfg(test)]
@@ -584,14 +526,22 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_resolve() {
-        let r = |s| parse_range(s).and_then(|r| r.resolve(100));
+        let r = |s| single_range(s).and_then(|r| r.to_satisfiable_range(100));
         assert_eq!(r("bytes=0-9"), Some((0, 9)));
         assert_eq!(r("bytes=90-"), Some((90, 99)));
         assert_eq!(r("bytes=-10"), Some((90, 99)));
         assert_eq!(r("bytes=-1000"), Some((0, 99)));
         assert_eq!(r("bytes=50-1000"), Some((50, 99)));
-        assert_eq!(parse_range("bytes=100-").unwrap().resolve(100), None);
-        assert_eq!(parse_range("bytes=-0").unwrap().resolve(100), None);
+        assert_eq!(
+            single_range("bytes=100-")
+                .unwrap()
+                .to_satisfiable_range(100),
+            None
+        );
+        assert_eq!(
+            single_range("bytes=-0").unwrap().to_satisfiable_range(100),
+            None
+        );
         for ignored in [
             "items=0-1",
             "bytes=5-1",
@@ -599,7 +549,7 @@ mod tests {
             "bytes=x-",
             "bytes=-",
         ] {
-            assert_eq!(parse_range(ignored), None, "{ignored}");
+            assert_eq!(single_range(ignored), None, "{ignored}");
         }
     }
 
