@@ -15,14 +15,17 @@ use crate::model::{ImageDraft, ImageSource, ItemImage, MediaFile};
 pub fn image_sql(bytes: &str, ids: &str) -> String {
     format!(
         "SELECT ni.item_id, ni.media_id, ni.url, ni.width, ni.height, ni.alt, ni.caption, \
-                ni.credit, f.path, f.original, f.type, f.width, f.height, {bytes} \
+                ni.credit, f.path, f.original, f.type AS file_type, f.width AS file_width, \
+                f.height AS file_height, {bytes} AS bytes \
          FROM news_images ni LEFT JOIN media_files f ON f.media_id = ni.media_id \
          WHERE ni.item_id {ids} \
          ORDER BY ni.item_id, f.original DESC, f.width, f.type"
     )
 }
 
-struct ImageRow {
+/// A row of [`image_sql`]: an item's image, with one file of its medium if it has one.
+#[derive(sqlx::FromRow)]
+pub struct ImageRow {
     item_id: i64,
     media_id: Option<i64>,
     url: Option<String>,
@@ -33,54 +36,20 @@ struct ImageRow {
     credit: Option<String>,
     path: Option<String>,
     original: Option<bool>,
-    content_type: Option<String>,
+    file_type: Option<String>,
     file_width: Option<i64>,
     file_height: Option<i64>,
     bytes: Option<i64>,
 }
-
-/// Rows of [`image_sql`] as tuples (column names repeat, so they are read by position).
-pub type ImageTuple = (
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
 
 fn side(n: i64) -> StoreResult<u32> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("stored image side {n}")))
 }
 
 /// Each item's image, by item id.
-pub fn group(rows: Vec<ImageTuple>) -> StoreResult<HashMap<i64, ItemImage>> {
+pub fn group(rows: Vec<ImageRow>) -> StoreResult<HashMap<i64, ItemImage>> {
     let mut images: HashMap<i64, ItemImage> = HashMap::new();
     for row in rows {
-        let row = ImageRow {
-            item_id: row.0,
-            media_id: row.1,
-            url: row.2,
-            width: row.3,
-            height: row.4,
-            alt: row.5,
-            caption: row.6,
-            credit: row.7,
-            path: row.8,
-            original: row.9,
-            content_type: row.10,
-            file_width: row.11,
-            file_height: row.12,
-            bytes: row.13,
-        };
         let image = match images.entry(row.item_id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -112,7 +81,7 @@ pub fn group(rows: Vec<ImageTuple>) -> StoreResult<HashMap<i64, ItemImage>> {
         if let (Some(path), Some(original), Some(content_type), Some(w), Some(h)) = (
             row.path,
             row.original,
-            row.content_type,
+            row.file_type,
             row.file_width,
             row.file_height,
         ) {
@@ -143,3 +112,61 @@ pub fn sizes(rows: Vec<(String, i64, i64)>) -> StoreResult<HashMap<String, (u32,
         .map(|(path, w, h)| Ok((path, (side(w)?, side(h)?))))
         .collect()
 }
+
+/// `write_image(conn, item_id, image)` for an engine's connection type: replaces an item's image
+/// with the draft's (or removes it), refusing a medium the store does not hold. The statements
+/// are the same text on both engines.
+macro_rules! image_writer {
+    ($conn:ty) => {
+        async fn write_image(
+            conn: &mut $conn,
+            id: i64,
+            image: Option<&$crate::model::ImageDraft>,
+        ) -> $crate::store::StoreResult<()> {
+            use $crate::model::ImageSource;
+            sqlx::query("DELETE FROM news_images WHERE item_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            let Some(image) = image else {
+                return Ok(());
+            };
+            let (media_id, url, width, height) = match &image.source {
+                ImageSource::Media(media_id) => (Some(*media_id), None, None, None),
+                ImageSource::Url { url, width, height } => (
+                    None,
+                    Some(url.as_str()),
+                    width.map(i64::from),
+                    height.map(i64::from),
+                ),
+            };
+            if let Some(media_id) = media_id {
+                let known: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM media WHERE id = $1)")
+                        .bind(media_id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                if !known {
+                    return Err($crate::store::rules::unknown_medium(media_id));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO news_images \
+                 (item_id, media_id, url, width, height, alt, caption, credit) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(media_id)
+            .bind(url)
+            .bind(width)
+            .bind(height)
+            .bind(&image.alt)
+            .bind(&image.caption)
+            .bind(&image.credit)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use image_writer;

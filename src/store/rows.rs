@@ -96,7 +96,7 @@ pub fn assemble(
     link_rows: Vec<(i64, String, String)>,
     tag_rows: Vec<(i64, String)>,
     author_rows: Vec<BylineRow>,
-    image_rows: Vec<super::images::ImageTuple>,
+    image_rows: Vec<super::images::ImageRow>,
 ) -> StoreResult<Vec<NewsItem>> {
     let mut images = super::images::group(image_rows)?;
     use std::collections::HashMap;

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, QueryBuilder};
 use super::{PostgresStore, begin_write, changes, import, list};
 use crate::model::NewsItem;
 use crate::store::rows::{BYLINE_SQL, BylineRow, ITEM_COLUMNS, ItemRow, assemble, timestamp};
-use crate::store::rules::{ChangeDraft, map_unique, unknown_author, unknown_medium};
+use crate::store::rules::{ChangeDraft, map_unique, unknown_author};
 use crate::store::{
     Change, ContentTimes, ImportReport, ItemKey, ItemStore, ListQuery, Page, SourcedItem,
     StoreError, StoreResult, TagCount, Visibility, WriteItem,
@@ -55,7 +55,7 @@ pub(super) async fn attach(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let image_rows: Vec<crate::store::images::ImageTuple> = sqlx::query_as(sqlx::AssertSqlSafe(
+    let image_rows: Vec<crate::store::images::ImageRow> = sqlx::query_as(sqlx::AssertSqlSafe(
         crate::store::images::image_sql("octet_length(f.data)::int8", "= ANY($1)"),
     ))
     .bind(&ids)
@@ -149,54 +149,7 @@ async fn write_children(conn: &mut PgConnection, id: i64, item: &WriteItem) -> S
     write_image(conn, id, item.draft.image.as_ref()).await
 }
 
-/// Replaces an item's image with the draft's (or removes it).
-async fn write_image(
-    conn: &mut PgConnection,
-    id: i64,
-    image: Option<&crate::model::ImageDraft>,
-) -> StoreResult<()> {
-    use crate::model::ImageSource;
-    sqlx::query("DELETE FROM news_images WHERE item_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    let Some(image) = image else {
-        return Ok(());
-    };
-    let (media_id, url, width, height) = match &image.source {
-        ImageSource::Media(media_id) => (Some(*media_id), None, None, None),
-        ImageSource::Url { url, width, height } => (
-            None,
-            Some(url.as_str()),
-            width.map(i64::from),
-            height.map(i64::from),
-        ),
-    };
-    if let Some(media_id) = media_id {
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM media WHERE id = $1)")
-            .bind(media_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !known {
-            return Err(unknown_medium(media_id));
-        }
-    }
-    sqlx::query(
-        "INSERT INTO news_images (item_id, media_id, url, width, height, alt, caption, credit) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(media_id)
-    .bind(url)
-    .bind(width)
-    .bind(height)
-    .bind(&image.alt)
-    .bind(&image.caption)
-    .bind(&image.credit)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+crate::store::images::image_writer!(PgConnection);
 
 /// Inserts a new item (the caller holds the writers' lock) and returns its id.
 pub(super) async fn insert_item(
