@@ -4,6 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::feeds::text::html_escaped as text;
 use crate::model::{ImageSource, ItemImage, MediaFile};
 use crate::urls::Urls;
 
@@ -266,13 +267,6 @@ pub fn page_html(item: &crate::model::NewsItem, urls: &Urls) -> String {
 /// Escaped for an HTML attribute value in double quotes.
 pub fn attr(s: &str) -> String {
     text(s).replace('"', "&quot;")
-}
-
-/// Escaped for HTML text.
-pub fn text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -161,6 +161,23 @@ impl Entry {
     }
 }
 
+/// The entities the HTML we render and import writes, decoded.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// The text of an HTML fragment: tags dropped, entities decoded.
+pub fn text_of_html(html: &str) -> String {
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<[^>]*>").expect("the pattern compiles"));
+    unescape(&TAG.replace_all(html, ""))
+}
+
 /// The links of a body as readers see it (Markdown links and HTML anchors alike), each URL
 /// once, those the schema takes only: an HTML body's anchors are what Markdown's links are to
 /// a Markdown one.
@@ -168,16 +185,6 @@ fn links_of(body: &str, base: &Url) -> Vec<Link> {
     static ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?s)<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>"#).expect("the pattern compiles")
     });
-    static TAG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<[^>]*>").expect("the pattern compiles"));
-    let unescape = |s: &str| {
-        s.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&nbsp;", " ")
-            .replace("&amp;", "&")
-    };
     let rendered = markdown::to_html(body, base);
     let mut seen = HashSet::new();
     let mut links = Vec::new();
@@ -186,7 +193,7 @@ fn links_of(body: &str, base: &Url) -> Vec<Link> {
         if !schema::is_link_url(&url) || !seen.insert(url.clone()) {
             continue;
         }
-        let text = unescape(&TAG.replace_all(&anchor[2], ""));
+        let text = text_of_html(&anchor[2]);
         let text: String = text
             .split_whitespace()
             .collect::<Vec<_>>()

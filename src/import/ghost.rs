@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::entry::{Author, Entry, Image, Parsed, parse_date};
+use super::entry::{Author, Entry, Image, Parsed, parse_date, text_of_html};
 use crate::model::Status;
 
 #[derive(Debug, Deserialize)]
@@ -76,19 +76,6 @@ struct PostMeta {
     post_id: Id,
     feature_image_alt: Option<String>,
     feature_image_caption: Option<String>,
-}
-
-/// A caption's text: Ghost stores it as HTML (`Photo by <a …>Ada</a>`).
-fn caption_text(html: &str) -> String {
-    static TAG: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"<[^>]*>").expect("the pattern compiles"));
-    TAG.replace_all(html, "")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,7 +210,8 @@ pub fn parse(doc: serde_json::Value) -> anyhow::Result<Parsed> {
                     caption: meta
                         .and_then(|m| m.feature_image_caption.clone())
                         .or_else(|| post.feature_image_caption.clone())
-                        .map(|c| caption_text(&c)),
+                        // Ghost stores a caption as HTML (`Photo by <a …>Ada</a>`).
+                        .map(|c| text_of_html(&c)),
                     credit: None,
                 }
             }),
