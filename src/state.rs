@@ -11,7 +11,7 @@ use crate::config::IntegrationArgs;
 use crate::cors::CorsOrigins;
 use crate::events::{Events, RevisionSubscriber, WebSubSubscriber};
 use crate::http_cache::{CachePolicy, JsonCaching};
-use crate::media::{FileCache, MediaSettings, Processor};
+use crate::media::{Media, MediaSettings};
 use crate::metrics::Metrics;
 use crate::previews::Previews;
 use crate::rate_limit::RateLimits;
@@ -60,22 +60,6 @@ pub struct AppState {
     pub webhooks: WebhookSettings,
     /// Upload processing and the hot files of `/media/…`.
     pub media: Arc<Media>,
-}
-
-/// What the media routes share: the bounded pool uploads are processed on, and the files
-/// kept in memory.
-pub struct Media {
-    pub processor: Processor,
-    pub files: FileCache,
-}
-
-impl Media {
-    pub fn new(settings: MediaSettings) -> Self {
-        Self {
-            files: FileCache::new(settings.cache_budget),
-            processor: Processor::new(settings),
-        }
-    }
 }
 
 impl AppState {

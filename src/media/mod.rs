@@ -11,6 +11,22 @@ mod resize;
 pub use cache::{CachedFile, FileCache};
 pub use pool::Processor;
 
+/// What the media routes share: the bounded pool uploads are processed on, and the files
+/// kept in memory.
+pub struct Media {
+    pub processor: Processor,
+    pub files: FileCache,
+}
+
+impl Media {
+    pub fn new(settings: MediaSettings) -> Self {
+        Self {
+            files: FileCache::new(settings.cache_budget),
+            processor: Processor::new(settings),
+        }
+    }
+}
+
 /// Widths of the resized copies, each made only when smaller than the original (never upscaled).
 pub const VARIANT_WIDTHS: [u32; 4] = [320, 640, 1280, 1920];
 
