@@ -3,10 +3,8 @@
 #   a) an existing, empty store (migrated first): the journaled path every import into a
 #      store in use takes, and
 #   b) a store that does not exist yet ("fresh"): built aside without a journal, its
-#      full-text index built beside the rows on a second connection and copied in at the end
-#      (the log line "filled the full-text index" gives the index's own time: its ceiling),
-#   c) the same with `--index-after` ("after"): the index filled from the rows at the end, on
-#      one core (that fill alone is FTS5's ceiling, measured in the same run),
+#      full-text index filled once from the finished rows at the end (the log line "filled the
+#      full-text index" gives that fill's own rate: FTS5's ceiling, in the same run),
 # alternating rounds, so both see the same machine. Release build; work files in bench/data/.
 #
 #   bench/import.sh [N] [ROUNDS]     # N defaults to 100,000, ROUNDS to 2
@@ -28,15 +26,13 @@ echo "== $N items, $(du -h "$JSONL" | cut -f1) of JSON Lines; load: $(cut -d' ' 
 
 export RUST_LOG=info,sqlx::query=error
 for round in $(seq 1 "$ROUNDS"); do
-    for path in ${PATHS:-journaled fresh after}; do
+    for path in ${PATHS:-journaled fresh}; do
         db="$DATA/import-$path.db"
         rm -f "$db" "$db-wal" "$db-shm"
         if [[ $path == journaled ]]; then
             "$HERALD" migrate --database-url "sqlite://$db" >/dev/null 2>&1
         fi
-        flags=()
-        [[ $path == after ]] && flags=(--index-after)
-        out=$("$HERALD" import "${flags[@]}" --database-url "sqlite://$db" "$JSONL" 2>&1)
+        out=$("$HERALD" import --database-url "sqlite://$db" "$JSONL" 2>&1)
         rate=$(grep -o '([0-9]* items/s)' <<<"$out" | tr -d '()')
         fill=$(grep 'filled the full-text index' <<<"$out" | grep -o 'items_per_sec=[0-9.]*' | cut -d= -f2 || true)
         echo "round $round  $path: $rate${fill:+  (full-text index alone: ${fill%.*} items/s)}"

@@ -53,11 +53,6 @@ pub enum Command {
         /// Report what would be created, updated and skipped, and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Into a new SQLite store only: fill the full-text index after the rows, on one core,
-        /// instead of building it beside them on another (slower; spares a core and the
-        /// index's batch in memory).
-        #[arg(long)]
-        index_after: bool,
     },
     /// Write the whole store as JSON Lines (items with ids, GUIDs and every date, tokens as
     /// hashes, meta, the change log) to PATH, or to stdout for `-` or no PATH; `herald import`

@@ -32,7 +32,6 @@ async fn main() -> anyhow::Result<()> {
             path,
             public_url,
             dry_run,
-            index_after,
         } => {
             // A store that does not exist yet is built aside and moved into place when whole.
             let fresh =
@@ -42,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
                     let built = Arc::new(fresh.open().await?);
                     let store: store::DynStore = built.clone();
                     store.migrate().await?;
-                    fresh.defer_search_index(&built, !index_after).await?;
+                    fresh.defer_search_index(&built).await?;
                     (store, Some(built))
                 }
                 None => (open(&db).await?, None),

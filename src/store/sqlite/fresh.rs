@@ -10,7 +10,6 @@ use std::str::FromStr;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
 
-use super::search_build::{SHADOW_TABLES, SearchBuild};
 use super::{SqliteStore, fts};
 use crate::store::PoolSettings;
 
@@ -68,16 +67,12 @@ impl FreshFile {
         SqliteStore::with_options(options, pool).await
     }
 
-    /// Turns the full-text index's triggers off for the build (call after migrating): instead,
-    /// imports hand their documents to an index built beside the store on the other core
-    /// ([`SearchBuild`]), copied in by [`FreshFile::commit`], and the triggers come back
-    /// exactly as they were. With `beside` false the index is filled from the rows at the end
-    /// instead, on one core.
-    pub async fn defer_search_index(
-        &self,
-        store: &SqliteStore,
-        beside: bool,
-    ) -> anyhow::Result<()> {
+    /// Turns the full-text index's triggers off for the build (call after migrating): the index
+    /// is filled once from the finished rows by [`FreshFile::commit`], which puts the triggers
+    /// back exactly as they were. One fill in key order is far cheaper than a trigger per row.
+    /// (Building the index beside the rows on a second connection was tried and measured
+    /// slower on two cores: see BENCHMARKS.md, issue 14.)
+    pub async fn defer_search_index(&self, store: &SqliteStore) -> anyhow::Result<()> {
         let mut tx = store.pool.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE TABLE {DEFERRED} AS SELECT name, sql FROM sqlite_master \
@@ -97,30 +92,8 @@ impl FreshFile {
             .execute(&mut *tx)
             .await?;
         }
-        let create: String =
-            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'news_fts'")
-                .fetch_one(&mut *tx)
-                .await?;
-        let config: Vec<(String, String)> = sqlx::query_as(
-            "SELECT k, CAST(v AS TEXT) FROM news_fts_config WHERE k <> 'version' ORDER BY k",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
         tx.commit().await?;
-        if !beside {
-            return Ok(());
-        }
-        let build = SearchBuild::start(self.side_file(), &create, &config).await?;
-        if store.search_build.set(build).is_err() {
-            anyhow::bail!("a full-text index is already being built for this store");
-        }
         Ok(())
-    }
-
-    fn side_file(&self) -> PathBuf {
-        let mut path = self.staging.clone().into_os_string();
-        path.push("-search");
-        path.into()
     }
 
     /// Fills the full-text index and restores its triggers (if they were deferred), closes
@@ -133,7 +106,7 @@ impl FreshFile {
                 .fetch_all(&store.pool)
                 .await?;
         if !deferred.is_empty() {
-            fill_search_index(store, &mut *store.pool.acquire().await?).await?;
+            fill_search_index(&mut *store.pool.acquire().await?).await?;
             let mut tx = store.pool.begin().await?;
             let triggers: Vec<String> =
                 sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT sql FROM {DEFERRED}")))
@@ -175,7 +148,7 @@ impl FreshFile {
 
     /// Throws the half-built file away.
     pub fn abandon(self) {
-        for suffix in ["", "-journal", "-wal", "-shm", "-search"] {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
             let mut path = self.staging.clone().into_os_string();
             path.push(suffix);
             let _ = std::fs::remove_file(path);
@@ -183,91 +156,20 @@ impl FreshFile {
     }
 }
 
-/// Fills the new store's full-text index: the one built beside it when that holds exactly the
-/// store's rows, else (an index that missed a write, or none was built) from the rows.
-async fn fill_search_index(
-    store: &SqliteStore,
-    conn: &mut sqlx::SqliteConnection,
-) -> anyhow::Result<()> {
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM news_items")
-        .fetch_one(&mut *conn)
-        .await?;
-    let built = match store.search_build.get() {
-        Some(build) => match build.finish().await {
-            Ok(built) => Some(built),
-            Err(error) => {
-                tracing::warn!(%error, "the full-text index built beside the store failed");
-                let _ = std::fs::remove_file(build.path());
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(built) = built {
-        let whole = built.documents == rows;
-        if whole {
-            let started = std::time::Instant::now();
-            copy_index(conn, &built.path).await?;
-            // The index's own time is the import's ceiling: worth seeing beside its rate.
-            let secs = built.busy.as_secs_f64();
-            tracing::info!(
-                items = rows,
-                secs,
-                items_per_sec = rows as f64 / secs.max(1e-9),
-                copy_secs = started.elapsed().as_secs_f64(),
-                "filled the full-text index"
-            );
-        } else {
-            tracing::warn!(
-                documents = built.documents,
-                rows,
-                "the full-text index built beside the store missed writes; filling it from the rows"
-            );
-        }
-        let _ = std::fs::remove_file(&built.path);
-        if whole {
-            return Ok(());
-        }
-    }
+/// Fills the new store's full-text index from its rows, in key order, in one statement.
+async fn fill_search_index(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let filled = sqlx::query(fts::FILL_SQL)
         .execute(&mut *conn)
         .await?
         .rows_affected();
     let secs = started.elapsed().as_secs_f64();
+    // The index's own rate is the import's ceiling: worth seeing beside the import's.
     tracing::info!(
         items = filled,
         secs,
         items_per_sec = filled as f64 / secs.max(1e-9),
         "filled the full-text index"
     );
-    Ok(())
-}
-
-/// Replaces the store's (empty) full-text index with the one in `side`: FTS5 keeps a contentless
-/// index wholly in its shadow tables, and both were made by the same definition.
-async fn copy_index(conn: &mut sqlx::SqliteConnection, side: &Path) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    // Outside the transaction: SQLite attaches and detaches only between transactions.
-    sqlx::query("ATTACH DATABASE ?1 AS herald_search_build")
-        .bind(side.to_string_lossy().into_owned())
-        .execute(&mut *conn)
-        .await
-        .context("attaching the full-text index built beside the store")?;
-    let mut tx = conn.begin().await?;
-    for table in SHADOW_TABLES {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM main.{table}")))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO main.{table} SELECT * FROM herald_search_build.{table}"
-        )))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    sqlx::query("DETACH DATABASE herald_search_build")
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, QueryBuilder, SqliteConnection};
 
 use super::items::{attach, fetch_by_id, free_slug, insert_item, update_item};
-use super::search_build::{Entries, SearchBuild};
 use super::{BEGIN_WRITE, changes};
 use crate::model::{Link, NewsItem};
 use crate::store::rows::{ITEM_COLUMNS, ItemRow};
@@ -19,7 +18,6 @@ pub(super) async fn import(
     conn: &mut SqliteConnection,
     items: &[SourcedItem],
     now: DateTime<Utc>,
-    search: Option<&SearchBuild>,
 ) -> StoreResult<ImportReport> {
     let mut report = ImportReport::default();
     // A bulk batch touches far more pages than the default 2 MB cache holds; the cache
@@ -30,8 +28,7 @@ pub(super) async fn import(
     sqlx::query("PRAGMA mmap_size = 4294967296")
         .execute(&mut *conn)
         .await?;
-    let mut entries = Entries::for_build(search);
-    let result = import_batch(conn, items, now, &mut report, &mut entries).await;
+    let result = import_batch(conn, items, now, &mut report).await;
     sqlx::query("PRAGMA cache_size = -2000")
         .execute(&mut *conn)
         .await?;
@@ -39,8 +36,6 @@ pub(super) async fn import(
         .execute(&mut *conn)
         .await?;
     result?;
-    // Committed: a new store's full-text index may take the batch's documents now.
-    entries.send(search).await?;
     Ok(report)
 }
 
@@ -50,7 +45,6 @@ async fn import_batch(
     items: &[SourcedItem],
     now: DateTime<Utc>,
     report: &mut ImportReport,
-    entries: &mut Entries,
 ) -> StoreResult<()> {
     let mut tx = conn.begin_with(BEGIN_WRITE).await?;
     // Bulk imports are mostly new items with free slugs: those go in with a few multi-row
@@ -62,7 +56,7 @@ async fn import_batch(
     // buffer whenever a key goes backwards.
     let (fresh, careful) = split_fresh(items, &existing, &taken);
     for chunk in fresh.chunks(INSERT_CHUNK) {
-        insert_fresh(&mut tx, chunk, now, entries).await?;
+        insert_fresh(&mut tx, chunk, now).await?;
     }
     report.created += fresh.len();
     // Re-imports mostly find items unchanged: compare against the stored items in one read.
@@ -101,7 +95,6 @@ async fn import_batch(
             None => {
                 let id = insert_item(&mut tx, &item, Some(&sourced.source_key), now).await?;
                 changes::record(&mut tx, ChangeDraft::created(id, &item, now), now).await?;
-                entries.added(id, &item);
                 report.created += 1;
             }
             Some(id) => {
@@ -118,7 +111,6 @@ async fn import_batch(
                 } else {
                     update_item(&mut tx, id, &item, now).await?;
                     changes::record(&mut tx, ChangeDraft::edited(current, &item, now), now).await?;
-                    entries.replaced(current, &item);
                     report.updated += 1;
                 }
             }
@@ -174,7 +166,6 @@ async fn insert_fresh(
     conn: &mut SqliteConnection,
     items: &[&SourcedItem],
     now: DateTime<Utc>,
-    entries: &mut Entries,
 ) -> StoreResult<()> {
     if items.is_empty() {
         return Ok(());
@@ -213,9 +204,6 @@ async fn insert_fresh(
         })
     };
     let ids_in_order: Vec<i64> = items.iter().map(|s| id_of(s)).collect::<StoreResult<_>>()?;
-    for (s, &id) in items.iter().zip(&ids_in_order) {
-        entries.added(id, &s.item);
-    }
     let links: Vec<(i64, usize, &Link)> = items
         .iter()
         .zip(&ids_in_order)

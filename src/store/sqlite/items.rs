@@ -353,7 +353,7 @@ impl ItemStore for SqliteStore {
 
     async fn import(&self, items: &[SourcedItem], now: DateTime<Utc>) -> StoreResult<ImportReport> {
         let mut conn = self.pool.acquire().await?;
-        import::import(&mut conn, items, now, self.search_build.get()).await
+        import::import(&mut conn, items, now).await
     }
 
     async fn rerender_all(

@@ -16,7 +16,6 @@ mod items;
 mod list;
 mod media;
 mod meta;
-mod search_build;
 mod tokens;
 mod webhooks;
 
@@ -47,8 +46,6 @@ pub(super) async fn begin_write(
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// The full-text index being built beside a new store (see [`FreshFile`]), fed by imports.
-    search_build: std::sync::OnceLock<search_build::SearchBuild>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -91,10 +88,7 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await?;
-        Ok(Self {
-            pool,
-            search_build: std::sync::OnceLock::new(),
-        })
+        Ok(Self { pool })
     }
 
     /// Diagnostics, not part of any store contract: SQLite's plan for the main query of
