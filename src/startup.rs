@@ -311,8 +311,10 @@ pub fn build_app(
         .configure(api::metrics::routes)
         .service(
             web::scope("")
-                .configure(openapi::configure)
                 .configure(api::configure)
+                // After the API: the docs UI's catch-all pattern is a regex every request
+                // before it would run.
+                .configure(openapi::configure)
                 // Validators, 304s, HEAD and compression for every other GET.
                 .wrap(http_cache::HttpCaching),
         )

@@ -48,10 +48,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(read().to(tag_feed))
             .default_service(not_allowed("GET, HEAD")),
     );
+    // Under a scope: its static prefix is all other requests compare, where the pattern alone
+    // would run its regex on every request that comes past (the JSON API's among them).
     cfg.service(
-        web::resource("/authors/{slug}/feed.{format}")
-            .route(read().to(author_feed))
-            .default_service(not_allowed("GET, HEAD")),
+        web::scope("/authors")
+            .service(
+                web::resource("/{slug}/feed.{format}")
+                    .route(read().to(author_feed))
+                    .default_service(not_allowed("GET, HEAD")),
+            )
+            .default_service(web::to(super::not_found)),
     );
 }
 

@@ -47,14 +47,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `/media/{path}`, mounted beside the feeds: it makes its own validators and caching headers.
 pub fn file_routes(cfg: &mut web::ServiceConfig) {
+    // Under a scope, like the author feeds: other requests compare its static prefix only.
     cfg.service(
-        web::resource("/media/{path}")
-            .route(
-                web::route()
-                    .guard(guard::Any(guard::Get()).or(guard::Head()))
-                    .to(serve),
+        web::scope("/media")
+            .service(
+                web::resource("/{path}")
+                    .route(
+                        web::route()
+                            .guard(guard::Any(guard::Get()).or(guard::Head()))
+                            .to(serve),
+                    )
+                    .default_service(not_allowed("GET, HEAD")),
             )
-            .default_service(not_allowed("GET, HEAD")),
+            .default_service(web::to(super::not_found)),
     );
 }
 
