@@ -8,7 +8,7 @@
 //! watcher that reads the log a few times a second, so nothing waits for a cache's recheck.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -71,6 +71,9 @@ pub struct Events {
     /// announce it, so [`Events::catch_up`] waits for them rather than take it for another
     /// process's change.
     writing: AtomicUsize,
+    /// Set by [`Events::stop`]: the process is closing its store, so the watcher ends instead
+    /// of reading (and reporting as an error) a store that is going away.
+    stopped: AtomicBool,
 }
 
 /// Held by a write of this process from before it commits until it has published its change.
@@ -83,6 +86,15 @@ impl Drop for Writing<'_> {
 }
 
 impl Events {
+    /// Ends [`watch`]'s loop and the webhook deliverer's: call before the store closes.
+    pub fn stop(&self) {
+        self.stopped.store(true, AtomicOrdering::Release);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(AtomicOrdering::Acquire)
+    }
+
     /// Marks a write of this process as under way; hold the guard until its change is published.
     pub fn writing(&self) -> Writing<'_> {
         self.writing.fetch_add(1, AtomicOrdering::AcqRel);
@@ -202,12 +214,18 @@ pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>, every
             let Some(events) = events.upgrade() else {
                 return;
             };
+            if events.is_stopped() {
+                return;
+            }
             let outcome = async {
                 events.catch_up(&store).await?;
                 events.publish_due(&store, clock.now()).await
             }
             .await;
             match outcome {
+                // A read cut short by the stop (a closed pool, a runtime shutting down) is no
+                // failure of the store.
+                Err(_) if events.is_stopped() => return,
                 Ok(()) if failing => {
                     tracing::info!("change log readable again");
                     failing = false;

@@ -99,9 +99,8 @@ impl Application {
             state
                 .events
                 .subscribe(Arc::new(deliver::Wakeup(wakeup.clone())));
-            let events: Arc<dyn Send + Sync> = state.events.clone();
             deliver::spawn(
-                Arc::downgrade(&events),
+                Arc::downgrade(&state.events),
                 wakeup,
                 state.store.clone(),
                 state.urls.clone(),
@@ -174,6 +173,7 @@ impl Application {
             metrics.stop(true).await;
         }
         tracing::info!("stopped serving; closing the store");
+        self.state.events.stop();
         if let Err(e) = self.state.store.close().await {
             tracing::warn!(error = %e, "closing the store");
         }

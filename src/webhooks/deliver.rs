@@ -21,7 +21,7 @@ use super::WebhookSettings;
 use super::signature::signature_header;
 use super::target::{is_forbidden, literal_host, resolver};
 use crate::clock::Clock;
-use crate::events::{Origin, Subscriber};
+use crate::events::{Events, Origin, Subscriber};
 use crate::metrics::Metrics;
 use crate::store::webhooks::{Attempt, AttemptNext, ClaimedDelivery, Delivery};
 use crate::store::{Change, DynStore};
@@ -59,6 +59,11 @@ struct Sender {
     settings: WebhookSettings,
 }
 
+/// Whether the application has stopped, or is closing its store.
+fn stopped(events: &Weak<Events>) -> bool {
+    events.upgrade().is_none_or(|events| events.is_stopped())
+}
+
 /// Builds the deliverer's HTTP client: a timeout on every attempt, no redirects, no proxy from
 /// the environment (a proxy would resolve the target itself, past the guard), and the guarded
 /// resolver unless private targets are allowed.
@@ -75,10 +80,10 @@ pub fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
     builder.build()
 }
 
-/// Runs the deliverer until `alive` is dropped (the application stopped), waking at once when
-/// `wakeup` is notified.
+/// Runs the deliverer until `events` is dropped or stopped (the application stopped), waking at
+/// once when `wakeup` is notified.
 pub fn spawn(
-    alive: Weak<dyn Send + Sync>,
+    events: Weak<Events>,
     wakeup: Arc<Notify>,
     store: DynStore,
     urls: Urls,
@@ -99,7 +104,7 @@ pub fn spawn(
         let mut failing = false;
         let mut pruned_at: Option<Instant> = None;
         loop {
-            if alive.upgrade().is_none() {
+            if stopped(&events) {
                 return;
             }
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -135,6 +140,8 @@ pub fn spawn(
                             in_flight.spawn(async move { sender.attempt(delivery).await });
                         }
                     }
+                    // A claim cut short by the stop (a closed pool) is no failure of the store.
+                    Err(_) if stopped(&events) => return,
                     Err(e) => {
                         if !failing {
                             tracing::error!(error = %e, "cannot claim webhook deliveries; retrying");
