@@ -484,6 +484,19 @@ macro_rules! webhook_store {
             Ok(())
         }
 
+        /// The subscription `id` as the write `done` in `tx` left it, committed; `NotFound`
+        /// when the write touched no row.
+        async fn committed(
+            mut tx: sqlx::Transaction<'_, $db>,
+            id: i64,
+            done: <$db as sqlx::Database>::QueryResult,
+        ) -> $crate::store::StoreResult<shared::Webhook> {
+            found(done)?;
+            let webhook = fetch_webhook(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok(webhook)
+        }
+
         #[async_trait::async_trait]
         impl shared::WebhookStore for $store {
             async fn create_webhook(
@@ -533,20 +546,16 @@ macro_rules! webhook_store {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<shared::Webhook> {
                 let mut tx = $begin(&self.pool).await?;
-                found(
-                    sqlx::query(shared::UPDATE_SQL)
-                        .bind(id)
-                        .bind(&draft.url)
-                        .bind(shared::events_column(&draft.events))
-                        .bind(&draft.description)
-                        .bind(draft.enabled)
-                        .bind(now.timestamp())
-                        .execute(&mut *tx)
-                        .await?,
-                )?;
-                let webhook = fetch_webhook(&mut tx, id).await?;
-                tx.commit().await?;
-                Ok(webhook)
+                let done = sqlx::query(shared::UPDATE_SQL)
+                    .bind(id)
+                    .bind(&draft.url)
+                    .bind(shared::events_column(&draft.events))
+                    .bind(&draft.description)
+                    .bind(draft.enabled)
+                    .bind(now.timestamp())
+                    .execute(&mut *tx)
+                    .await?;
+                committed(tx, id, done).await
             }
 
             async fn delete_webhook(&self, id: i64) -> $crate::store::StoreResult<()> {
@@ -573,18 +582,14 @@ macro_rules! webhook_store {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<shared::Webhook> {
                 let mut tx = $begin(&self.pool).await?;
-                found(
-                    sqlx::query(shared::ROTATE_SQL)
-                        .bind(id)
-                        .bind(secret)
-                        .bind(grace_until.timestamp())
-                        .bind(now.timestamp())
-                        .execute(&mut *tx)
-                        .await?,
-                )?;
-                let webhook = fetch_webhook(&mut tx, id).await?;
-                tx.commit().await?;
-                Ok(webhook)
+                let done = sqlx::query(shared::ROTATE_SQL)
+                    .bind(id)
+                    .bind(secret)
+                    .bind(grace_until.timestamp())
+                    .bind(now.timestamp())
+                    .execute(&mut *tx)
+                    .await?;
+                committed(tx, id, done).await
             }
 
             async fn deliveries(
