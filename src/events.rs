@@ -91,7 +91,7 @@ impl Events {
         self.stopped.store(true, AtomicOrdering::Release);
     }
 
-    pub fn is_stopped(&self) -> bool {
+    fn is_stopped(&self) -> bool {
         self.stopped.load(AtomicOrdering::Acquire)
     }
 
@@ -211,12 +211,9 @@ pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>, every
                 () = tokio::time::sleep(every) => {}
                 () = woken(&mut wakeups) => {}
             }
-            let Some(events) = events.upgrade() else {
+            let Some(events) = running(&events) else {
                 return;
             };
-            if events.is_stopped() {
-                return;
-            }
             let outcome = async {
                 events.catch_up(&store).await?;
                 events.publish_due(&store, clock.now()).await
@@ -239,6 +236,11 @@ pub fn watch(events: &Arc<Events>, store: DynStore, clock: Arc<dyn Clock>, every
             }
         }
     });
+}
+
+/// The events of a running application: `None` once it has dropped them or stopped them.
+pub fn running(events: &Weak<Events>) -> Option<Arc<Events>> {
+    events.upgrade().filter(|events| !events.is_stopped())
 }
 
 /// Waits for the next wake-up, taking any that queued up behind it too (one read of the log

@@ -21,7 +21,7 @@ use super::WebhookSettings;
 use super::signature::signature_header;
 use super::target::{is_forbidden, literal_host, resolver};
 use crate::clock::Clock;
-use crate::events::{Events, Origin, Subscriber};
+use crate::events::{Events, Origin, Subscriber, running};
 use crate::metrics::Metrics;
 use crate::store::webhooks::{Attempt, AttemptNext, ClaimedDelivery, Delivery};
 use crate::store::{Change, DynStore};
@@ -57,11 +57,6 @@ struct Sender {
     urls: Urls,
     metrics: Arc<Metrics>,
     settings: WebhookSettings,
-}
-
-/// Whether the application has stopped, or is closing its store.
-fn stopped(events: &Weak<Events>) -> bool {
-    events.upgrade().is_none_or(|events| events.is_stopped())
 }
 
 /// Builds the deliverer's HTTP client: a timeout on every attempt, no redirects, no proxy from
@@ -104,7 +99,7 @@ pub fn spawn(
         let mut failing = false;
         let mut pruned_at: Option<Instant> = None;
         loop {
-            if stopped(&events) {
+            if running(&events).is_none() {
                 return;
             }
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -141,7 +136,7 @@ pub fn spawn(
                         }
                     }
                     // A claim cut short by the stop (a closed pool) is no failure of the store.
-                    Err(_) if stopped(&events) => return,
+                    Err(_) if running(&events).is_none() => return,
                     Err(e) => {
                         if !failing {
                             tracing::error!(error = %e, "cannot claim webhook deliveries; retrying");
