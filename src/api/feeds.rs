@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, OpenApi};
 
 use super::archives;
 use super::news::{ListParams, normalise_tag, parse_bound};
-use super::not_allowed;
+use super::{not_allowed, read};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::feeds::cache::FeedKey;
 use crate::feeds::{Entry, FeedDoc, FeedMeta, Format};
@@ -20,12 +20,6 @@ use crate::response_cache::Rendered;
 use crate::state::AppState;
 use crate::store::{ListQuery, Sort, Visibility};
 use crate::urls::tag_feed_path;
-
-/// GET, and HEAD (the HTTP/1 codec leaves the body out): feeds sit outside the caching
-/// middleware that maps HEAD to GET for every other route.
-fn read() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
 
 /// Feed URLs, including the ones migrated sites already hand out (jekyll-feed's `/feed.xml`).
 pub fn routes(cfg: &mut web::ServiceConfig) {

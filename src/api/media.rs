@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use actix_web::http::header::{self, ByteRangeSpec, HeaderValue, Range};
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::{editor_only, not_allowed};
+use super::{editor_only, not_allowed, read};
 use crate::auth::{Editor, Scope};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::media::{CachedFile, ImageType, MediaError, Processed, is_content_path, sha256_hex};
@@ -52,11 +52,7 @@ pub fn file_routes(cfg: &mut web::ServiceConfig) {
         web::scope("/media")
             .service(
                 web::resource("/{path}")
-                    .route(
-                        web::route()
-                            .guard(guard::Any(guard::Get()).or(guard::Head()))
-                            .to(serve),
-                    )
+                    .route(read().to(serve))
                     .default_service(not_allowed("GET, HEAD")),
             )
             .default_service(web::to(super::not_found)),

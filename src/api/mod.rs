@@ -20,7 +20,7 @@ pub mod webhooks;
 pub mod write;
 
 use actix_web::middleware::from_fn;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 
 use crate::error::ApiError;
 
@@ -63,6 +63,12 @@ where
     web::resource(path)
         .route(web::get().to(handler))
         .default_service(not_allowed("GET, HEAD"))
+}
+
+/// GET, and HEAD (the HTTP/1 codec leaves the body out), for routes outside the caching
+/// middleware that maps HEAD to GET for every other route: feeds and media files.
+pub(crate) fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// `route`, for editors only: the bearer token is checked before the handler runs.
