@@ -17,14 +17,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::HttpMessage;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use futures_util::future::LocalBoxFuture;
 use tracing::{Instrument, Level};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestRecorder};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,10 +46,6 @@ const SECRET_PARAMETERS: &[&str] = &[
     "signature",
     "sig",
 ];
-
-/// The id of the request being served, in its extensions (for handlers that report it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
 
 /// Middleware: see the module documentation.
 pub struct AccessLog {
@@ -75,16 +70,17 @@ where
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        // Once per worker: each keeps its own metric handles.
         ready(Ok(AccessLogService {
             service: Rc::new(service),
-            metrics: self.metrics.clone(),
+            metrics: Rc::new(RequestRecorder::new(self.metrics.clone())),
         }))
     }
 }
 
 pub struct AccessLogService<S> {
     service: Rc<S>,
-    metrics: Arc<Metrics>,
+    metrics: Rc<RequestRecorder>,
 }
 
 impl<S, B> Service<ServiceRequest> for AccessLogService<S>
@@ -103,11 +99,10 @@ where
         let id = req
             .headers()
             .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| is_sane_request_id(id))
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        req.extensions_mut().insert(RequestId(id.clone()));
-        let span = tracing::info_span!("request", id = %id);
+            .filter(|v| v.to_str().is_ok_and(is_sane_request_id))
+            .cloned()
+            .unwrap_or_else(new_request_id);
+        let span = tracing::info_span!("request", id = id.to_str().unwrap_or_default());
         let logging = tracing::enabled!(target: "herald::access", Level::INFO);
         let line = logging.then(|| {
             let peer = req
@@ -128,10 +123,9 @@ where
                 let mut res = call.await?;
                 let status = res.status();
                 let elapsed = start.elapsed();
-                metrics.observe_request(&method, res.request().match_pattern(), status, elapsed);
-                if let Ok(value) = HeaderValue::from_str(&id) {
-                    res.headers_mut().insert(REQUEST_ID, value);
-                }
+                let route = res.request().match_pattern();
+                metrics.observe(&method, route.as_deref(), status, elapsed);
+                res.headers_mut().insert(REQUEST_ID, id);
                 if let Some(line) = line {
                     let size = match res.response().body().size() {
                         BodySize::Sized(n) => n.to_string(),
@@ -149,6 +143,13 @@ where
             .instrument(span),
         )
     }
+}
+
+/// A fresh request id: a random UUID, written straight into the header value.
+fn new_request_id() -> HeaderValue {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(id).expect("a UUID is a valid header value")
 }
 
 /// Visible ASCII without spaces or quotes, at most [`MAX_REQUEST_ID`] bytes: safe to echo in a

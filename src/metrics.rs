@@ -5,12 +5,15 @@
 //! kept elsewhere (the response cache's counters, the database pool, item counts) are sampled
 //! when the endpoint is scraped.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::response_cache::CacheStats;
@@ -178,13 +181,15 @@ impl Metrics {
     ) {
         let method = bounded_method(method);
         let route = route.as_deref().unwrap_or(UNMATCHED);
-        let class = status_class(status);
-        self.requests
-            .with_label_values(&[method, route, class])
-            .inc();
-        self.durations
-            .with_label_values(&[method, route])
-            .observe(elapsed.as_secs_f64());
+        self.request_handles(method, route, status_class(status))
+            .observe(elapsed);
+    }
+
+    fn request_handles(&self, method: &str, route: &str, class: &str) -> RequestHandles {
+        RequestHandles {
+            count: self.requests.with_label_values(&[method, route, class]),
+            duration: self.durations.with_label_values(&[method, route]),
+        }
     }
 
     /// Takes in the response cache's counters (monotonic, so counters follow them) and sizes.
@@ -225,6 +230,71 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut out)
             .expect("the text encoder writes to memory");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// The counter and histogram of one label set.
+#[derive(Clone)]
+struct RequestHandles {
+    count: IntCounter,
+    duration: Histogram,
+}
+
+impl RequestHandles {
+    fn observe(&self, elapsed: Duration) {
+        self.count.inc();
+        self.duration.observe(elapsed.as_secs_f64());
+    }
+}
+
+/// One worker's handles to the request metrics, by label set. A metric vector finds a label
+/// set's child under a shared lock after hashing every label, on every request; a worker keeps
+/// the children it has used and finds them with one lookup on its own thread. Bounded like the
+/// labels: route templates, known methods, status classes.
+pub struct RequestRecorder {
+    metrics: Arc<Metrics>,
+    /// By route, then (method, status class).
+    handles: RefCell<HashMap<String, Vec<LabelledHandles>>>,
+}
+
+/// A label set's method and status class, with its handles.
+type LabelledHandles = (&'static str, &'static str, RequestHandles);
+
+impl RequestRecorder {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            handles: RefCell::default(),
+        }
+    }
+
+    /// Counts one answered request, as [`Metrics::observe_request`] does.
+    pub fn observe(
+        &self,
+        method: &Method,
+        route: Option<&str>,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        let (method, class) = (bounded_method(method), status_class(status));
+        let route = route.unwrap_or(UNMATCHED);
+        let mut handles = self.handles.borrow_mut();
+        if !handles.contains_key(route) {
+            handles.insert(route.to_owned(), Vec::new());
+        }
+        let by_route = handles.get_mut(route).expect("inserted above");
+        let found = by_route
+            .iter()
+            .find(|(m, c, _)| *m == method && *c == class)
+            .map(|(_, _, h)| h);
+        match found {
+            Some(handles) => handles.observe(elapsed),
+            None => {
+                let fresh = self.metrics.request_handles(method, route, class);
+                fresh.observe(elapsed);
+                by_route.push((method, class, fresh));
+            }
+        }
     }
 }
 
@@ -276,5 +346,24 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_worker_recorder_counts_into_the_shared_metrics() {
+        let metrics = Arc::new(Metrics::new());
+        let recorder = RequestRecorder::new(metrics.clone());
+        for status in [StatusCode::OK, StatusCode::OK, StatusCode::NOT_MODIFIED] {
+            recorder.observe(&Method::GET, Some("/feed.atom"), status, Duration::ZERO);
+        }
+        recorder.observe(&Method::HEAD, None, StatusCode::NOT_FOUND, Duration::ZERO);
+        let text = metrics.render();
+        for line in [
+            r#"herald_http_requests_total{method="GET",route="/feed.atom",status="2xx"} 2"#,
+            r#"herald_http_requests_total{method="GET",route="/feed.atom",status="3xx"} 1"#,
+            r#"herald_http_requests_total{method="HEAD",route="unmatched",status="4xx"} 1"#,
+            r#"herald_http_request_duration_seconds_count{method="GET",route="/feed.atom"} 3"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }
