@@ -1,12 +1,13 @@
 //! `herald export`: the whole store as JSON Lines, which `herald import` restores into an empty
 //! store exactly as it was (ids, GUIDs, slugs, times, stored HTML, source keys, media with
-//! their files, tokens as hashes, meta, the change log and the id counters), so every answer and feed comes out byte
+//! their files, tokens as hashes, meta, webhooks with their secrets and deliveries, the change log
+//! and the id counters), so every answer and feed comes out byte
 //! for byte the same.
 //!
 //! The first line names the format (`{"type":"herald-export","version":1}`), the last one
 //! (`{"type":"end",…}`) carries the row counts, so a truncated file is refused rather than
 //! restored in part. Every line between is one row: `author`, `medium`, `item`, `token`,
-//! `meta`, `change` or `positions`.
+//! `meta`, `webhook`, `delivery`, `change` or `positions`.
 
 use std::io::{BufRead, Write};
 
@@ -20,7 +21,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::store::media::MediaFileData;
 use crate::store::{
-    Change, ChangeKind, DynStore, Positions, StoreCounts, StoredItem, StoredMedium, StoredToken,
+    Change, ChangeKind, DynStore, Positions, StoreCounts, StoredDelivery, StoredItem, StoredMedium,
+    StoredToken, StoredWebhook,
 };
 
 /// Rows read and written per batch (one transaction each on restore).
@@ -51,9 +53,18 @@ enum Record {
         value: String,
     },
     Change(ChangeRecord),
+    /// A webhook subscription as stored, secrets included (signing needs them).
+    Webhook(StoredWebhook),
+    /// A webhook delivery as stored, after its subscription.
+    Delivery(StoredDelivery),
     Positions {
         item_id: i64,
         change_seq: i64,
+        /// Absent from exports made before webhooks moved with them.
+        #[serde(default)]
+        webhook_id: i64,
+        #[serde(default)]
+        delivery_id: i64,
     },
     End(Counts),
 }
@@ -274,6 +285,10 @@ struct Counts {
     tokens: i64,
     meta: i64,
     changes: i64,
+    #[serde(default)]
+    webhooks: i64,
+    #[serde(default)]
+    deliveries: i64,
 }
 
 impl From<StoredItem> for ItemRecord {
@@ -404,6 +419,20 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
         counts.meta += 1;
         line(out, &Record::Meta { key, value })?;
     }
+    for webhook in store.export_webhooks().await? {
+        counts.webhooks += 1;
+        line(out, &Record::Webhook(webhook))?;
+    }
+    let mut after = 0;
+    loop {
+        let deliveries = store.export_deliveries(after, BATCH).await?;
+        let Some(last) = deliveries.last() else { break };
+        after = last.id;
+        for delivery in deliveries {
+            counts.deliveries += 1;
+            line(out, &Record::Delivery(delivery))?;
+        }
+    }
     let mut seq = 0;
     loop {
         let changes = store.changes_after(seq, BATCH).await?;
@@ -429,6 +458,8 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
         &Record::Positions {
             item_id: positions.item_id,
             change_seq: positions.change_seq,
+            webhook_id: positions.webhook_id,
+            delivery_id: positions.delivery_id,
         },
     )?;
     let written = StoreCounts {
@@ -437,6 +468,8 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
         meta: counts.meta,
         changes: counts.changes,
         media: counts.media,
+        webhooks: counts.webhooks,
+        deliveries: counts.deliveries,
         ..StoreCounts::default()
     };
     line(out, &Record::End(counts))?;
@@ -449,14 +482,15 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
 struct Pending {
     items: Vec<StoredItem>,
     changes: Vec<Change>,
+    deliveries: Vec<StoredDelivery>,
 }
 
-/// Restores an export into `store`, which must hold no items, tokens or changes. Its meta
+/// Restores an export into `store`, which must hold no items, tokens, webhooks or changes. Its meta
 /// (such as the public URL a fresh store records) is replaced by the export's, so the store
 /// is exactly the exported one. Errors name the line.
 pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Result<StoreCounts> {
     let held = store.counts().await?;
-    if held.items + held.tokens + held.changes > 0 {
+    if held.items + held.tokens + held.changes + held.webhooks > 0 {
         bail!(
             "an export is restored only into an empty store, and this one holds {}",
             crate::store::copy::describe(&held)
@@ -555,15 +589,30 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
                     at: c.at,
                 });
             }
+            Record::Webhook(webhook) => {
+                counts.webhooks += 1;
+                store
+                    .insert_webhooks(&[webhook])
+                    .await
+                    .with_context(|| format!("line {number}: a webhook"))?;
+            }
+            Record::Delivery(delivery) => {
+                counts.deliveries += 1;
+                pending.deliveries.push(delivery);
+            }
             Record::Positions {
                 item_id,
                 change_seq,
+                webhook_id,
+                delivery_id,
             } => {
                 flush(store, &mut pending, true).await?;
                 store
                     .advance_positions(Positions {
                         item_id,
                         change_seq,
+                        webhook_id,
+                        delivery_id,
                     })
                     .await?;
             }
@@ -584,6 +633,8 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
         meta: counts.meta,
         changes: counts.changes,
         media: counts.media,
+        webhooks: counts.webhooks,
+        deliveries: counts.deliveries,
         ..StoreCounts::default()
     })
 }
@@ -593,6 +644,11 @@ async fn flush(store: &DynStore, pending: &mut Pending, all: bool) -> anyhow::Re
     if full(pending.items.len()) {
         store
             .insert_items(&std::mem::take(&mut pending.items))
+            .await?;
+    }
+    if full(pending.deliveries.len()) {
+        store
+            .insert_deliveries(&std::mem::take(&mut pending.deliveries))
             .await?;
     }
     if full(pending.changes.len()) {

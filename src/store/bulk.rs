@@ -8,10 +8,14 @@ use sqlx::query_builder::Separated;
 use sqlx::{Database, Decode, Encode, Executor, FromRow, QueryBuilder, Type};
 
 use super::rows::{ItemRow, tags_json, timestamp};
+use super::webhooks::{
+    DELIVERY_COLUMNS, EXPORT_WEBHOOKS_SQL, INSERT_DELIVERIES_HEAD, INSERT_WEBHOOKS_HEAD,
+    StoredDelivery, StoredWebhook,
+};
 use super::{Change, StoreCounts, StoreResult, StoredItem, StoredToken};
 
-/// Rows per multi-row INSERT: at most 12 bound values a row stays under SQLite's 32,766 (and
-/// PostgreSQL's 65,535).
+/// Rows per multi-row INSERT: at most 17 bound values a row (a webhook delivery) stays under
+/// SQLite's 32,766 (and PostgreSQL's 65,535).
 const CHUNK: usize = 1000;
 
 /// An item row with the one column reads for serving leave out.
@@ -49,7 +53,9 @@ where
     for<'t> bool: Encode<'t, DB> + Type<DB>,
     for<'r> TokenRow: FromRow<'r, DB::Row>,
     for<'r> (String, String): FromRow<'r, DB::Row>,
-    for<'r> (i64, i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64, i64, i64, i64, i64, i64, i64): FromRow<'r, DB::Row>,
+    for<'r> StoredWebhook: FromRow<'r, DB::Row>,
+    for<'r> StoredDelivery: FromRow<'r, DB::Row>,
 {
     /// `{head} VALUES …` for every row, `bind` pushing each row's values.
     async fn insert<T>(
@@ -119,14 +125,16 @@ where
     }
 
     pub(super) async fn counts(conn: &mut DB::Connection) -> StoreResult<StoreCounts> {
-        let (items, links, tags, tokens, meta, changes, media) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM news_items), (SELECT count(*) FROM news_links), \
+        let (items, links, tags, tokens, meta, changes, media, webhooks, deliveries) =
+            sqlx::query_as(
+                "SELECT (SELECT count(*) FROM news_items), (SELECT count(*) FROM news_links), \
                     (SELECT count(*) FROM news_tags), (SELECT count(*) FROM api_tokens), \
                     (SELECT count(*) FROM herald_meta), (SELECT count(*) FROM changes), \
-                    (SELECT count(*) FROM media)",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+                    (SELECT count(*) FROM media), (SELECT count(*) FROM webhooks), \
+                    (SELECT count(*) FROM webhook_deliveries)",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
         Ok(StoreCounts {
             items,
             links,
@@ -135,7 +143,78 @@ where
             meta,
             changes,
             media,
+            webhooks,
+            deliveries,
         })
+    }
+
+    /// Every subscription, secrets included, oldest first.
+    pub(super) async fn webhooks(conn: &mut DB::Connection) -> StoreResult<Vec<StoredWebhook>> {
+        Ok(sqlx::query_as(EXPORT_WEBHOOKS_SQL)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    /// Up to `limit` deliveries with an id above `after`, in id order.
+    pub(super) async fn deliveries(
+        conn: &mut DB::Connection,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredDelivery>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.id > $1 \
+             ORDER BY d.id LIMIT $2"
+        )))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    pub(super) async fn insert_webhooks(
+        conn: &mut DB::Connection,
+        webhooks: &[StoredWebhook],
+    ) -> StoreResult<()> {
+        Self::insert(conn, INSERT_WEBHOOKS_HEAD, webhooks, |row, w| {
+            row.push_bind(w.id)
+                .push_bind(w.url.clone())
+                .push_bind(w.events.clone())
+                .push_bind(w.description.clone())
+                .push_bind(w.secret.clone())
+                .push_bind(w.previous_secret.clone())
+                .push_bind(w.previous_secret_until)
+                .push_bind(w.enabled)
+                .push_bind(w.disabled_reason.clone())
+                .push_bind(w.created_at)
+                .push_bind(w.updated_at);
+        })
+        .await
+    }
+
+    pub(super) async fn insert_deliveries(
+        conn: &mut DB::Connection,
+        deliveries: &[StoredDelivery],
+    ) -> StoreResult<()> {
+        Self::insert(conn, INSERT_DELIVERIES_HEAD, deliveries, |row, d| {
+            row.push_bind(d.id)
+                .push_bind(d.webhook_id)
+                .push_bind(d.message_id.clone())
+                .push_bind(d.event_type.clone())
+                .push_bind(d.item_id)
+                .push_bind(d.slug.clone())
+                .push_bind(d.item_status.clone())
+                .push_bind(d.occurred_at)
+                .push_bind(d.state.clone())
+                .push_bind(d.attempts)
+                .push_bind(d.next_attempt_at)
+                .push_bind(d.lease_until)
+                .push_bind(d.response_code)
+                .push_bind(d.duration_ms)
+                .push_bind(d.last_error.clone())
+                .push_bind(d.created_at)
+                .push_bind(d.finished_at);
+        })
+        .await
     }
 
     /// Items exactly as given, with their links and tags (the caller's transaction).
@@ -308,8 +387,8 @@ where
         .await
     }
 
-    /// Deletes every item (links, tags and bylines go with them), author, token, meta entry
-    /// and change.
+    /// Deletes every item (links, tags and bylines go with them), author, token, meta entry,
+    /// change and webhook with its deliveries.
     pub(super) async fn clear(conn: &mut DB::Connection) -> StoreResult<()> {
         for statement in [
             "DELETE FROM news_items",
@@ -319,6 +398,8 @@ where
             "DELETE FROM api_tokens",
             "DELETE FROM herald_meta",
             "DELETE FROM changes",
+            "DELETE FROM webhook_deliveries",
+            "DELETE FROM webhooks",
         ] {
             sqlx::query(statement).execute(&mut *conn).await?;
         }

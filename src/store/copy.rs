@@ -19,8 +19,8 @@ pub struct CopyReport {
 }
 
 /// Copies everything in `from` into `to`: items with their ids, GUIDs, slugs, dates, status,
-/// links, tags and source keys; media with their files; tokens (hashes and revocation times); meta; the change log and
-/// the id and sequence counters, so the target carries on exactly where the source stands.
+/// links, tags and source keys; media with their files; tokens (hashes and revocation times); meta;
+/// webhooks (secrets included) with their deliveries; the change log and the id and sequence counters, so the target carries on exactly where the source stands.
 /// A target holding anything is refused unless `force`, which deletes all of it first. The row
 /// counts of both stores are compared at the end: writing to the source meanwhile fails the copy.
 pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::Result<CopyReport> {
@@ -58,6 +58,18 @@ pub async fn copy_store(from: &DynStore, to: &DynStore, force: bool) -> anyhow::
             .with_context(|| format!("writing the items up to id {after}"))?;
     }
     to.insert_tokens(&from.export_tokens().await?).await?;
+    to.insert_webhooks(&from.export_webhooks().await?)
+        .await
+        .context("writing the webhooks")?;
+    let mut after = 0;
+    loop {
+        let deliveries = from.export_deliveries(after, BATCH).await?;
+        let Some(last) = deliveries.last() else { break };
+        after = last.id;
+        to.insert_deliveries(&deliveries)
+            .await
+            .with_context(|| format!("writing the webhook deliveries up to id {after}"))?;
+    }
     for (key, value) in from.export_meta().await? {
         to.set_meta(&key, &value).await?;
     }
@@ -109,16 +121,20 @@ pub async fn put_author(to: &DynStore, a: &super::Author) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `12 items, 20 links, 7 tags, 2 tokens, 3 meta entries, 15 changes`.
+/// `12 items, 20 links, 7 tags, 2 tokens, 3 meta entries, 15 changes, 1 media, 1 webhooks, 4
+/// deliveries`.
 pub fn describe(counts: &StoreCounts) -> String {
     format!(
-        "{} items, {} links, {} tags, {} tokens, {} meta entries, {} changes, {} media",
+        "{} items, {} links, {} tags, {} tokens, {} meta entries, {} changes, {} media, \
+         {} webhooks, {} deliveries",
         counts.items,
         counts.links,
         counts.tags,
         counts.tokens,
         counts.meta,
         counts.changes,
-        counts.media
+        counts.media,
+        counts.webhooks,
+        counts.deliveries
     )
 }

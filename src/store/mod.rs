@@ -27,7 +27,7 @@ pub use images::ImageStore;
 pub use media::{MediaStore, Medium, StoredMedium};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use webhooks::WebhookStore;
+pub use webhooks::{StoredDelivery, StoredWebhook, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -612,6 +612,8 @@ pub struct StoredToken {
 pub struct Positions {
     pub item_id: i64,
     pub change_seq: i64,
+    pub webhook_id: i64,
+    pub delivery_id: i64,
 }
 
 /// How many rows a store holds of each kind: compared after a copy.
@@ -625,6 +627,9 @@ pub struct StoreCounts {
     pub changes: i64,
     /// Uploaded media (each with its files).
     pub media: i64,
+    /// Webhook subscriptions, and their deliveries (sent, failed and still to send).
+    pub webhooks: i64,
+    pub deliveries: i64,
 }
 
 impl StoreCounts {
@@ -651,11 +656,19 @@ pub trait StoreExport: Send + Sync {
     async fn insert_tokens(&self, tokens: &[StoredToken]) -> StoreResult<()>;
     /// Writes changes with their own `seq`, in one transaction.
     async fn insert_changes(&self, changes: &[Change]) -> StoreResult<()>;
+    /// Every webhook subscription, secrets included, oldest first.
+    async fn export_webhooks(&self) -> StoreResult<Vec<StoredWebhook>>;
+    /// Up to `limit` webhook deliveries with an id above `after`, in id order.
+    async fn export_deliveries(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredDelivery>>;
+    /// Writes subscriptions exactly as given, in one transaction.
+    async fn insert_webhooks(&self, webhooks: &[StoredWebhook]) -> StoreResult<()>;
+    /// Writes deliveries exactly as given (their subscriptions first), in one transaction.
+    async fn insert_deliveries(&self, deliveries: &[StoredDelivery]) -> StoreResult<()>;
     /// Moves the counters to `positions` at least (never back), so new ids and sequence
     /// numbers follow the copied ones.
     async fn advance_positions(&self, positions: Positions) -> StoreResult<()>;
-    /// Deletes every item, medium, token, meta entry and change (the counters stay where they
-    /// are).
+    /// Deletes every item, medium, token, meta entry, change and webhook (the counters stay
+    /// where they are).
     async fn clear(&self) -> StoreResult<()>;
 }
 

@@ -233,35 +233,41 @@ pub fn from_secs(secs: i64) -> StoreResult<DateTime<Utc>> {
         .ok_or_else(|| super::StoreError::Corrupt(format!("time {secs} out of range")))
 }
 
-/// The columns every delivery read selects, in [`DeliveryRow`] order.
+/// The columns every delivery read selects, in [`StoredDelivery`] order.
 pub const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.message_id, d.event_type, d.item_id, \
      d.slug, d.item_status, d.occurred_at, d.state, d.attempts, d.next_attempt_at, \
-     d.response_code, d.duration_ms, d.last_error, d.created_at, d.finished_at";
+     d.lease_until, d.response_code, d.duration_ms, d.last_error, d.created_at, d.finished_at";
 
-#[derive(sqlx::FromRow)]
-pub struct DeliveryRow {
-    id: i64,
-    webhook_id: i64,
-    message_id: String,
-    event_type: String,
-    item_id: i64,
-    slug: String,
-    item_status: String,
-    occurred_at: i64,
-    state: String,
-    attempts: i64,
-    next_attempt_at: i64,
-    response_code: Option<i64>,
-    duration_ms: Option<i64>,
-    last_error: Option<String>,
-    created_at: i64,
-    finished_at: Option<i64>,
+/// A delivery with every stored column, as reads select it and as `copy-store` and
+/// `herald export` move it: the outbox moves with its subscriptions, so a pending message is
+/// still sent after a move and the history still shows the sent ones. `next_attempt_at` and
+/// `lease_until` are milliseconds, the other times seconds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredDelivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub message_id: String,
+    pub event_type: String,
+    pub item_id: i64,
+    pub slug: String,
+    pub item_status: String,
+    pub occurred_at: i64,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+    pub response_code: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
 }
 
-impl TryFrom<DeliveryRow> for Delivery {
+impl TryFrom<StoredDelivery> for Delivery {
     type Error = super::StoreError;
 
-    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+    fn try_from(r: StoredDelivery) -> StoreResult<Self> {
         let state = DeliveryState::parse(&r.state).ok_or_else(|| {
             super::StoreError::Corrupt(format!("delivery {} is `{}`", r.id, r.state))
         })?;
@@ -327,7 +333,7 @@ impl TryFrom<WebhookRow> for Webhook {
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
     #[sqlx(flatten)]
-    delivery: DeliveryRow,
+    delivery: StoredDelivery,
     url: String,
     secret: String,
     previous_secret: Option<String>,
@@ -348,6 +354,39 @@ impl ClaimRow {
         })
     }
 }
+
+/// A subscription with every stored column, secrets included, as `copy-store` and
+/// `herald export` move it: signing needs the secret itself, so it moves as written. Times are
+/// the stored seconds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredWebhook {
+    pub id: i64,
+    pub url: String,
+    /// Comma-separated, as stored.
+    pub events: String,
+    pub description: Option<String>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<i64>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The whole-store statements for [`StoredWebhook`] and [`StoredDelivery`] (`copy-store`,
+/// `herald export`): every column, the same text on both engines.
+pub const EXPORT_WEBHOOKS_SQL: &str = "SELECT id, url, events, description, secret, \
+     previous_secret, previous_secret_until, enabled, disabled_reason, created_at, updated_at \
+     FROM webhooks ORDER BY id";
+pub const INSERT_WEBHOOKS_HEAD: &str = "INSERT INTO webhooks (id, url, events, description, \
+     secret, previous_secret, previous_secret_until, enabled, disabled_reason, created_at, \
+     updated_at) ";
+pub const INSERT_DELIVERIES_HEAD: &str = "INSERT INTO webhook_deliveries (id, webhook_id, \
+     message_id, event_type, item_id, slug, item_status, occurred_at, state, attempts, \
+     next_attempt_at, lease_until, response_code, duration_ms, last_error, created_at, \
+     finished_at) ";
 
 /// The statements both engines run as written (numbered parameters); only queueing (how a
 /// message id is made, how an event is matched) and claiming (PostgreSQL's row locks) differ.
@@ -466,7 +505,7 @@ macro_rules! webhook_store {
             conn: &mut <$db as sqlx::Database>::Connection,
             id: i64,
         ) -> $crate::store::StoreResult<shared::Delivery> {
-            let row: shared::DeliveryRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            let row: shared::StoredDelivery = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM webhook_deliveries d WHERE d.id = $1",
                 shared::DELIVERY_COLUMNS
             )))
@@ -597,15 +636,16 @@ macro_rules! webhook_store {
                 webhook_id: i64,
                 limit: u32,
             ) -> $crate::store::StoreResult<Vec<shared::Delivery>> {
-                let rows: Vec<shared::DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM webhook_deliveries d WHERE d.webhook_id = $1 \
+                let rows: Vec<shared::StoredDelivery> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM webhook_deliveries d WHERE d.webhook_id = $1 \
                      ORDER BY d.id DESC LIMIT $2",
-                    shared::DELIVERY_COLUMNS
-                )))
-                .bind(webhook_id)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
+                        shared::DELIVERY_COLUMNS
+                    )))
+                    .bind(webhook_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.into_iter().map(shared::Delivery::try_from).collect()
             }
 

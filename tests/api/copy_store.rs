@@ -23,6 +23,8 @@ async fn serve(dir: Arc<TempDir>, database_url: &str, seed: bool) -> TestApp {
     let mut settings = settings_for(dir.path(), seed.then(seed_dir));
     settings.database_url = database_url.to_owned().into();
     settings.public_url = Some(Url::parse(PUBLIC_URL).unwrap());
+    // Deliveries stay queued, as written: the copies compare the outbox too.
+    settings.integrations.webhook_delivery = false;
     spawn_configured(dir, settings).await
 }
 
@@ -108,8 +110,42 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
     let revoked = original.revoked_token("gone").await;
 
     // Every kind of row: tags, links, bylines and their authors (one edited since), a source
-    // key (the seed's), a draft, a scheduled item, and a deleted newest item, so the next id is
-    // not max(id) + 1.
+    // key (the seed's), a draft, a scheduled item, a deleted newest item (so the next id is
+    // not max(id) + 1), and webhooks: one with a rotated secret and the deliveries the writes
+    // queue for it, and a deleted one, so its id is not reused either.
+    let hook = write(
+        &original,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks",
+        json!({"url": "https://hooks.news.test/in", "events": ["item.published", "item.deleted"],
+               "description": "The newsletter"}),
+    )
+    .await;
+    write(
+        &original,
+        &token,
+        Method::POST,
+        &format!("/api/v1/webhooks/{}/rotate-secret", hook["id"]),
+        json!({}),
+    )
+    .await;
+    let gone_hook = write(
+        &original,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks",
+        json!({"url": "https://hooks.news.test/gone", "events": ["item.updated"]}),
+    )
+    .await;
+    let response = fetch(
+        &original,
+        Method::DELETE,
+        &format!("/api/v1/webhooks/{}", gone_hook["id"]),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
     for name in ["Ada", "Grace"] {
         write(
             &original,
@@ -195,6 +231,9 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
         "/api/v1/news?status=scheduled".to_owned(),
         format!("/api/v1/news/{}", draft["id"]),
         "/api/v1/authors/grace".to_owned(),
+        "/api/v1/webhooks".to_owned(),
+        format!("/api/v1/webhooks/{}", hook["id"]),
+        format!("/api/v1/webhooks/{}/deliveries", hook["id"]),
     ];
     let mut before = Vec::new();
     for path in &public_paths {
@@ -204,6 +243,21 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
         before.push(answer(&original, path, Some(&token)).await);
     }
     let revision = original.state.store.revision().await.unwrap();
+    let hooks = original.state.store.export_webhooks().await.unwrap();
+    let outbox = original
+        .state
+        .store
+        .export_deliveries(0, 100)
+        .await
+        .unwrap();
+    assert!(
+        hooks.iter().any(|h| h.previous_secret.is_some()),
+        "the rotated secret is there to copy: {hooks:?}"
+    );
+    assert!(
+        outbox.len() >= 2,
+        "the writes queued deliveries: {outbox:?}"
+    );
 
     // Away and back: into the engine under test (an empty PostgreSQL database, or a SQLite
     // file), then back into a third store, a SQLite file.
@@ -237,6 +291,13 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
         assert_eq!(after, before, "{path}");
     }
     assert_eq!(back.state.store.revision().await.unwrap(), revision);
+    // Webhooks arrive with both their secrets (signing needs them) and their outbox, so a
+    // queued message is still sent after the move and signed as before.
+    assert_eq!(back.state.store.export_webhooks().await.unwrap(), hooks);
+    assert_eq!(
+        back.state.store.export_deliveries(0, 100).await.unwrap(),
+        outbox
+    );
 
     // Tokens arrive as hashes with their revocation: the copied one writes, the revoked one
     // is refused; ids continue where the original's would, past the deleted item's.
@@ -260,6 +321,18 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
     let on_copy = write(&back, &token, Method::POST, "/api/v1/news", next).await;
     assert_eq!(on_copy["id"], on_original["id"]);
     assert!(on_copy["id"].as_i64() > doomed["id"].as_i64());
+    let next_hook = json!({"url": "https://hooks.news.test/next", "events": ["item.updated"]});
+    let on_original = write(
+        &original,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks",
+        next_hook.clone(),
+    )
+    .await;
+    let on_copy = write(&back, &token, Method::POST, "/api/v1/webhooks", next_hook).await;
+    assert_eq!(on_copy["id"], on_original["id"]);
+    assert!(on_copy["id"].as_i64() > gone_hook["id"].as_i64());
     assert!(
         back.state.store.revision().await.unwrap() > revision,
         "the change log carries on from the copied position"

@@ -342,6 +342,8 @@ const PUBLIC_URL: &str = "http://news.test/";
 async fn serve(dir: Arc<TempDir>, seed: bool) -> TestApp {
     let mut settings = settings_for(dir.path(), seed.then(crate::helpers::seed_dir));
     settings.public_url = Some(Url::parse(PUBLIC_URL).unwrap());
+    // Deliveries stay queued, as written: the restored outbox is compared too.
+    settings.integrations.webhook_delivery = false;
     spawn_configured(dir, settings).await
 }
 
@@ -403,6 +405,23 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
     let original = serve(Arc::new(TempDir::new().unwrap()), true).await;
     let token = original.token().await;
     let revoked = original.revoked_token("gone").await;
+    // A webhook (its secret rotated) that the writes below queue deliveries for.
+    let hook = write(
+        &original,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks",
+        json!({"url": "https://hooks.news.test/in", "events": ["item.published"]}),
+    )
+    .await;
+    write(
+        &original,
+        &token,
+        Method::POST,
+        &format!("/api/v1/webhooks/{}/rotate-secret", hook["id"]),
+        json!({}),
+    )
+    .await;
     // Imported items (with source keys), a tagged item with links, a draft, a scheduled item,
     // and a deleted newest item, so the next id is not max(id) + 1.
     original.import(&fixture("wordpress.xml")).await;
@@ -480,6 +499,8 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
         "/api/v1/news?status=draft".to_owned(),
         "/api/v1/news?status=scheduled".to_owned(),
         format!("/api/v1/news/{}", draft["id"]),
+        "/api/v1/webhooks".to_owned(),
+        format!("/api/v1/webhooks/{}/deliveries", hook["id"]),
     ];
     let paths: Vec<(String, bool)> = public_paths
         .iter()
@@ -488,6 +509,14 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
         .collect();
     let before = answers(&original, &token, &paths).await;
     let revision = original.state.store.revision().await.unwrap();
+    let hooks = original.state.store.export_webhooks().await.unwrap();
+    let outbox = original
+        .state
+        .store
+        .export_deliveries(0, 100)
+        .await
+        .unwrap();
+    assert!(!outbox.is_empty(), "the writes queued deliveries");
 
     let dir = TempDir::new().unwrap();
     let export = dir.path().join("store.jsonl");
@@ -516,6 +545,12 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
 
     let copy = serve(target_dir, false).await;
     assert_eq!(copy.state.store.revision().await.unwrap(), revision);
+    // Webhooks with both secrets, and their outbox, as they were.
+    assert_eq!(copy.state.store.export_webhooks().await.unwrap(), hooks);
+    assert_eq!(
+        copy.state.store.export_deliveries(0, 100).await.unwrap(),
+        outbox
+    );
     let after = answers(&copy, &token, &paths).await;
     for ((path, before), (_, after)) in before.iter().zip(&after) {
         assert_eq!(after, before, "{path}");

@@ -8,7 +8,8 @@ use super::items::attach;
 use super::{BEGIN_WRITE, SqliteStore};
 use crate::store::bulk::{self, Bulk};
 use crate::store::{
-    Change, Positions, StoreCounts, StoreExport, StoreResult, StoredItem, StoredToken,
+    Change, Positions, StoreCounts, StoreExport, StoreResult, StoredDelivery, StoredItem,
+    StoredToken, StoredWebhook,
 };
 
 type Sql = Bulk<Sqlite>;
@@ -61,6 +62,8 @@ impl StoreExport for SqliteStore {
         Ok(Positions {
             item_id: sequence(&mut conn, "news_items").await?,
             change_seq: sequence(&mut conn, "changes").await?,
+            webhook_id: sequence(&mut conn, "webhooks").await?,
+            delivery_id: sequence(&mut conn, "webhook_deliveries").await?,
         })
     }
 
@@ -86,10 +89,32 @@ impl StoreExport for SqliteStore {
         Ok(tx.commit().await?)
     }
 
+    async fn export_webhooks(&self) -> StoreResult<Vec<StoredWebhook>> {
+        Sql::webhooks(&mut *self.pool.acquire().await?).await
+    }
+
+    async fn export_deliveries(&self, after: i64, limit: u32) -> StoreResult<Vec<StoredDelivery>> {
+        Sql::deliveries(&mut *self.pool.acquire().await?, after, limit).await
+    }
+
+    async fn insert_webhooks(&self, webhooks: &[StoredWebhook]) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        Sql::insert_webhooks(&mut tx, webhooks).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn insert_deliveries(&self, deliveries: &[StoredDelivery]) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        Sql::insert_deliveries(&mut tx, deliveries).await?;
+        Ok(tx.commit().await?)
+    }
+
     async fn advance_positions(&self, positions: Positions) -> StoreResult<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         advance_sequence(&mut tx, "news_items", positions.item_id).await?;
         advance_sequence(&mut tx, "changes", positions.change_seq).await?;
+        advance_sequence(&mut tx, "webhooks", positions.webhook_id).await?;
+        advance_sequence(&mut tx, "webhook_deliveries", positions.delivery_id).await?;
         Ok(tx.commit().await?)
     }
 
