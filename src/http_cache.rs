@@ -365,7 +365,10 @@ impl Representation {
     }
 }
 
-/// The validators and caching headers every answer repeats, 200 or 304.
+/// The validators and caching headers every answer repeats, 200 or 304. A 304 passes no
+/// `last_modified`: it always carries the ETag, and RFC 9110 §15.4.5 asks a 304 for no metadata
+/// beyond what updates a cache (`Last-Modified` only "if the response does not have an ETag").
+/// The same strong ETag always comes with the same date here, so a cache loses nothing.
 fn caching_headers(
     res: &mut HttpResponseBuilder,
     etag: HeaderValue,
@@ -403,13 +406,14 @@ pub fn respond(
         .iter()
         .find(|(name, _)| name == header::CACHE_CONTROL)
         .map_or(cache_control, |(_, value)| value);
+    let fresh = status == StatusCode::NOT_MODIFIED;
     caching_headers(
         &mut res,
         rep.etag_header(coding).clone(),
-        Some(rep.last_modified.clone()),
+        (!fresh).then(|| rep.last_modified.clone()),
         cache_control.clone(),
     );
-    if status == StatusCode::NOT_MODIFIED {
+    if fresh {
         return res.finish();
     }
     if let Some(value) = coding.header() {
@@ -653,6 +657,7 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
         Coding::Identity
     };
     // The coding's own ETag, on the 304 too (what its 200 would carry).
+    let modified_header = modified_header.filter(|_| !fresh);
     caching_headers(&mut out, coding.etag(&tag), modified_header, cache_control);
     if authed {
         // One `Vary` value: the CORS layer rewrites `Vary` from its first value, and a second

@@ -214,9 +214,11 @@ impl Modify for HttpCaching {
                 "304".to_owned(),
                 RefOr::T(
                     ResponseBuilder::new()
-                        .description("Not Modified: the cached copy is current; no body")
+                        .description(
+                            "Not Modified: the cached copy is current; no body, and no \
+                             `Last-Modified` (the ETag and date are both unchanged)",
+                        )
                         .header("ETag", header("The current validator"))
-                        .header("Last-Modified", header("When the content last changed"))
                         .header("Cache-Control", header("As on a 200"))
                         .build(),
                 ),

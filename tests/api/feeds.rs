@@ -585,12 +585,14 @@ async fn a_new_public_url_re_renders_every_body() {
     }
 }
 
-/// Checks a 304 as sent: no body, validators and Cache-Control repeated, never `Expires`.
-fn assert_not_modified(response: RawResponse, etag: &str, last_modified: &str) {
+/// Checks a 304 as sent: no body, the ETag and Cache-Control repeated, never `Expires`, and no
+/// `Last-Modified` beside the ETag (RFC 9110 §15.4.5: a 304 carries no metadata but what
+/// updates a cache, and with a strong ETag unchanged the date is unchanged too).
+fn assert_not_modified(response: RawResponse, etag: &str) {
     assert_eq!(response.status, 304);
     response.assert_no_content();
     assert_eq!(response.header("etag"), Some(etag));
-    assert_eq!(response.header("last-modified"), Some(last_modified));
+    assert_eq!(response.header("last-modified"), None);
     assert!(
         response
             .header("cache-control")
@@ -650,7 +652,7 @@ async fn conditional_requests_answer_304_on_feeds_and_json() {
                 ("if-modified-since", earlier),
             ],
         ] {
-            assert_not_modified(app.raw("GET", path, &headers).await, &etag, &last_modified);
+            assert_not_modified(app.raw("GET", path, &headers).await, &etag);
         }
         for headers in [
             vec![("if-none-match", "\"stale\"")],
@@ -752,7 +754,6 @@ async fn last_modified_moves_when_the_body_changes_without_a_newer_item() {
         assert_not_modified(
             app.raw("GET", path, &[("if-modified-since", &now)]).await,
             response.headers()["etag"].to_str().unwrap(),
-            &now,
         );
     }
 }
@@ -776,7 +777,6 @@ async fn scheduled_items_go_live_when_the_clock_passes_their_time() {
         app.raw("GET", "/feed.atom", &[("if-none-match", &etag)])
             .await,
         &etag,
-        &last_modified,
     );
     assert_eq!(etag_of(&app, "/api/v1/news").await, json_etag);
 
