@@ -171,20 +171,6 @@ impl Metrics {
         self.webhook_deliveries.with_label_values(&[outcome]).inc();
     }
 
-    /// Counts one answered request. `route` is the matched route's template, if any.
-    pub fn observe_request(
-        &self,
-        method: &Method,
-        route: Option<String>,
-        status: StatusCode,
-        elapsed: Duration,
-    ) {
-        let method = bounded_method(method);
-        let route = route.as_deref().unwrap_or(UNMATCHED);
-        self.request_handles(method, route, status_class(status))
-            .observe(elapsed);
-    }
-
     fn request_handles(&self, method: &str, route: &str, class: &str) -> RequestHandles {
         RequestHandles {
             count: self.requests.with_label_values(&[method, route, class]),
@@ -268,7 +254,7 @@ impl RequestRecorder {
         }
     }
 
-    /// Counts one answered request, as [`Metrics::observe_request`] does.
+    /// Counts one answered request. `route` is the matched route's template, if any.
     pub fn observe(
         &self,
         method: &Method,
@@ -278,23 +264,25 @@ impl RequestRecorder {
     ) {
         let (method, class) = (bounded_method(method), status_class(status));
         let route = route.unwrap_or(UNMATCHED);
-        let mut handles = self.handles.borrow_mut();
-        if !handles.contains_key(route) {
-            handles.insert(route.to_owned(), Vec::new());
+        let handles = self.handles.borrow();
+        let known = handles.get(route).and_then(|by_route| {
+            by_route
+                .iter()
+                .find(|(m, c, _)| *m == method && *c == class)
+        });
+        if let Some((_, _, known)) = known {
+            known.observe(elapsed);
+            return;
         }
-        let by_route = handles.get_mut(route).expect("inserted above");
-        let found = by_route
-            .iter()
-            .find(|(m, c, _)| *m == method && *c == class)
-            .map(|(_, _, h)| h);
-        match found {
-            Some(handles) => handles.observe(elapsed),
-            None => {
-                let fresh = self.metrics.request_handles(method, route, class);
-                fresh.observe(elapsed);
-                by_route.push((method, class, fresh));
-            }
-        }
+        drop(handles);
+        // The first request of this label set on this worker.
+        let fresh = self.metrics.request_handles(method, route, class);
+        fresh.observe(elapsed);
+        self.handles
+            .borrow_mut()
+            .entry(route.to_owned())
+            .or_default()
+            .push((method, class, fresh));
     }
 }
 
@@ -336,9 +324,14 @@ mod tests {
 
     #[test]
     fn strange_methods_and_paths_share_one_label() {
-        let metrics = Metrics::new();
+        let metrics = Arc::new(Metrics::new());
         let brew = Method::from_bytes(b"BREW").unwrap();
-        metrics.observe_request(&brew, None, StatusCode::NOT_FOUND, Duration::ZERO);
+        RequestRecorder::new(metrics.clone()).observe(
+            &brew,
+            None,
+            StatusCode::NOT_FOUND,
+            Duration::ZERO,
+        );
         let text = metrics.render();
         assert!(
             text.contains(
