@@ -365,21 +365,22 @@ impl Representation {
     }
 }
 
-/// The validators and caching headers every answer repeats, 200 or 304. A 304 passes no
-/// `last_modified`: it always carries the ETag, and RFC 9110 §15.4.5 asks a 304 for no metadata
-/// beyond what updates a cache (`Last-Modified` only "if the response does not have an ETag").
-/// The same strong ETag always comes with the same date here, so a cache loses nothing.
+/// The validators and caching headers every answer repeats, 200 or 304 (`fresh`). A 304 leaves
+/// `Last-Modified` out: it always carries the ETag, and RFC 9110 §15.4.5 asks a 304 for no
+/// metadata beyond what updates a cache (`Last-Modified` only "if the response does not have an
+/// ETag"). The same strong ETag always comes with the same date here, so a cache loses nothing.
 fn caching_headers(
     res: &mut HttpResponseBuilder,
+    fresh: bool,
     etag: HeaderValue,
-    last_modified: Option<HeaderValue>,
+    last_modified: Option<&HeaderValue>,
     cache_control: HeaderValue,
 ) {
     res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
-    if let Some(lm) = last_modified {
-        res.insert_header((header::LAST_MODIFIED, lm));
+    if let Some(lm) = last_modified.filter(|_| !fresh) {
+        res.insert_header((header::LAST_MODIFIED, lm.clone()));
     }
 }
 
@@ -409,8 +410,9 @@ pub fn respond(
     let fresh = status == StatusCode::NOT_MODIFIED;
     caching_headers(
         &mut res,
+        fresh,
         rep.etag_header(coding).clone(),
-        (!fresh).then(|| rep.last_modified.clone()),
+        Some(&rep.last_modified),
         cache_control.clone(),
     );
     if fresh {
@@ -657,8 +659,13 @@ async fn tag_and_compress<B: MessageBody + 'static>(res: ServiceResponse<B>) -> 
         Coding::Identity
     };
     // The coding's own ETag, on the 304 too (what its 200 would carry).
-    let modified_header = modified_header.filter(|_| !fresh);
-    caching_headers(&mut out, coding.etag(&tag), modified_header, cache_control);
+    caching_headers(
+        &mut out,
+        fresh,
+        coding.etag(&tag),
+        modified_header.as_ref(),
+        cache_control,
+    );
     if authed {
         // One `Vary` value: the CORS layer rewrites `Vary` from its first value, and a second
         // header line would be lost there, letting a shared cache mix editors' answers with
