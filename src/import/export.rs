@@ -291,6 +291,23 @@ struct Counts {
     deliveries: i64,
 }
 
+/// The rows an export line counts, as a store counts them (links and tags travel inside their
+/// items, so an export does not count them).
+impl From<&Counts> for StoreCounts {
+    fn from(c: &Counts) -> Self {
+        StoreCounts {
+            items: c.items,
+            tokens: c.tokens,
+            meta: c.meta,
+            changes: c.changes,
+            media: c.media,
+            webhooks: c.webhooks,
+            deliveries: c.deliveries,
+            ..StoreCounts::default()
+        }
+    }
+}
+
 impl From<StoredItem> for ItemRecord {
     fn from(stored: StoredItem) -> Self {
         let i = stored.item;
@@ -462,16 +479,7 @@ pub async fn write(store: &DynStore, out: &mut impl Write) -> anyhow::Result<Sto
             delivery_id: positions.delivery_id,
         },
     )?;
-    let written = StoreCounts {
-        items: counts.items,
-        tokens: counts.tokens,
-        meta: counts.meta,
-        changes: counts.changes,
-        media: counts.media,
-        webhooks: counts.webhooks,
-        deliveries: counts.deliveries,
-        ..StoreCounts::default()
-    };
+    let written = StoreCounts::from(&counts);
     line(out, &Record::End(counts))?;
     out.flush()?;
     Ok(written)
@@ -627,16 +635,7 @@ pub async fn restore(store: &DynStore, reader: &mut impl BufRead) -> anyhow::Res
     if expected != counts {
         bail!("line {at}: the end line counts {expected:?} but the file holds {counts:?}");
     }
-    Ok(StoreCounts {
-        items: counts.items,
-        tokens: counts.tokens,
-        meta: counts.meta,
-        changes: counts.changes,
-        media: counts.media,
-        webhooks: counts.webhooks,
-        deliveries: counts.deliveries,
-        ..StoreCounts::default()
-    })
+    Ok((&counts).into())
 }
 
 async fn flush(store: &DynStore, pending: &mut Pending, all: bool) -> anyhow::Result<()> {
