@@ -9,8 +9,8 @@ use sqlx::{Database, Decode, Encode, Executor, FromRow, QueryBuilder, Type};
 
 use super::rows::{ItemRow, tags_json, timestamp};
 use super::webhooks::{
-    DELIVERY_COLUMNS, EXPORT_WEBHOOKS_SQL, INSERT_DELIVERIES_HEAD, INSERT_WEBHOOKS_HEAD,
-    StoredDelivery, StoredWebhook,
+    DELIVERY_COLUMNS, INSERT_DELIVERIES_HEAD, INSERT_WEBHOOKS_HEAD, StoredDelivery, StoredWebhook,
+    WEBHOOK_COLUMNS,
 };
 use super::{Change, StoreCounts, StoreResult, StoredItem, StoredToken};
 
@@ -150,9 +150,11 @@ where
 
     /// Every subscription, secrets included, oldest first.
     pub(super) async fn webhooks(conn: &mut DB::Connection) -> StoreResult<Vec<StoredWebhook>> {
-        Ok(sqlx::query_as(EXPORT_WEBHOOKS_SQL)
-            .fetch_all(&mut *conn)
-            .await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS}, secret, previous_secret FROM webhooks ORDER BY id"
+        )))
+        .fetch_all(&mut *conn)
+        .await?)
     }
 
     /// Up to `limit` deliveries with an id above `after`, in id order.

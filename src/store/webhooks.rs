@@ -375,11 +375,9 @@ pub struct StoredWebhook {
     pub updated_at: i64,
 }
 
-/// The whole-store statements for [`StoredWebhook`] and [`StoredDelivery`] (`copy-store`,
-/// `herald export`): every column, the same text on both engines.
-pub const EXPORT_WEBHOOKS_SQL: &str = "SELECT id, url, events, description, secret, \
-     previous_secret, previous_secret_until, enabled, disabled_reason, created_at, updated_at \
-     FROM webhooks ORDER BY id";
+/// The whole-store inserts for [`StoredWebhook`] and [`StoredDelivery`] (`copy-store`,
+/// `herald export`): every column, the same text on both engines. (They are read with
+/// [`WEBHOOK_COLUMNS`] and [`DELIVERY_COLUMNS`].)
 pub const INSERT_WEBHOOKS_HEAD: &str = "INSERT INTO webhooks (id, url, events, description, \
      secret, previous_secret, previous_secret_until, enabled, disabled_reason, created_at, \
      updated_at) ";
