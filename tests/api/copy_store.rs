@@ -113,23 +113,14 @@ async fn a_store_copied_away_and_back_answers_byte_for_byte_as_before() {
     // key (the seed's), a draft, a scheduled item, a deleted newest item (so the next id is
     // not max(id) + 1), and webhooks: one with a rotated secret and the deliveries the writes
     // queue for it, and a deleted one, so its id is not reused either.
-    let hook = write(
-        &original,
-        &token,
-        Method::POST,
-        "/api/v1/webhooks",
-        json!({"url": "https://hooks.news.test/in", "events": ["item.published", "item.deleted"],
-               "description": "The newsletter"}),
-    )
-    .await;
-    write(
-        &original,
-        &token,
-        Method::POST,
-        &format!("/api/v1/webhooks/{}/rotate-secret", hook["id"]),
-        json!({}),
-    )
-    .await;
+    let hook = original
+        .webhook_with_rotated_secret(
+            &token,
+            json!({"url": "https://hooks.news.test/in",
+                   "events": ["item.published", "item.deleted"],
+                   "description": "The newsletter"}),
+        )
+        .await;
     let gone_hook = write(
         &original,
         &token,

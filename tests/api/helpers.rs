@@ -97,6 +97,35 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// A webhook subscription for `body` whose secret was then rotated once, so it holds both a
+    /// current and a previous secret; its creation answer.
+    pub async fn webhook_with_rotated_secret(
+        &self,
+        token: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        // To this server's own address: `authed` goes to the public URL, which a test may set
+        // to a name that does not resolve.
+        let post = |path: String| {
+            self.client
+                .post(format!("http://{}{path}", self.addr))
+                .bearer_auth(token)
+        };
+        let created = post("/api/v1/webhooks".to_owned())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let hook: serde_json::Value = created.json().await.unwrap();
+        let rotated = post(format!("/api/v1/webhooks/{}/rotate-secret", hook["id"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rotated.status(), 200);
+        hook
+    }
+
     /// `method path` sent over a bare connection, so the answer is every byte the server wrote
     /// (see [`raw_http`]).
     pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> RawResponse {

@@ -406,22 +406,12 @@ async fn an_export_imported_into_an_empty_store_answers_byte_for_byte_as_the_ori
     let token = original.token().await;
     let revoked = original.revoked_token("gone").await;
     // A webhook (its secret rotated) that the writes below queue deliveries for.
-    let hook = write(
-        &original,
-        &token,
-        Method::POST,
-        "/api/v1/webhooks",
-        json!({"url": "https://hooks.news.test/in", "events": ["item.published"]}),
-    )
-    .await;
-    write(
-        &original,
-        &token,
-        Method::POST,
-        &format!("/api/v1/webhooks/{}/rotate-secret", hook["id"]),
-        json!({}),
-    )
-    .await;
+    let hook = original
+        .webhook_with_rotated_secret(
+            &token,
+            json!({"url": "https://hooks.news.test/in", "events": ["item.published"]}),
+        )
+        .await;
     // Imported items (with source keys), a tagged item with links, a draft, a scheduled item,
     // and a deleted newest item, so the next id is not max(id) + 1.
     original.import(&fixture("wordpress.xml")).await;
